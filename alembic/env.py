@@ -1,0 +1,77 @@
+"""Alembic environment: the URL from todo_data's settings, offline and online, one transaction per revision.
+
+A connection handed in through ``config.attributes["connection"]`` (pytest-alembic, notebooks,
+``todo_data.migrations``) is used as it is; otherwise a migration engine is made for the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy.engine import Connection
+
+from todo_data import metadata
+from todo_data.migrations import configure_migration_connection, migration_engine, offline_url, render_item
+
+config = context.config
+
+if config.config_file_name and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+log = logging.getLogger("alembic.env")
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    return render_item(type_, obj, autogen_context)
+
+
+def _common_options(dialect_name: str) -> dict[str, Any]:
+    return {
+        "target_metadata": metadata,
+        "compare_type": True,
+        "compare_server_default": True,
+        "render_as_batch": dialect_name == "sqlite",
+        # todo_data's SQLite engines issue a real BEGIN, so DDL there is transactional too.
+        "transactional_ddl": True,
+        "transaction_per_migration": True,
+        "render_item": _render_item,
+    }
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL for an explicit range (``alembic upgrade 001:head --sql``) without a database."""
+    url = offline_url(config)
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **_common_options(url.get_backend_name()))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_with(connection: Connection) -> None:
+    configure_migration_connection(connection, config)
+    context.configure(connection=connection, **_common_options(connection.dialect.name))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run against a live database, on the handed-in connection or a fresh migration engine."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_with(connection)
+        return
+    engine = migration_engine(config)
+    try:
+        with engine.connect() as connection:
+            _run_with(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

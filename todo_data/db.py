@@ -1,0 +1,242 @@
+"""Engines and sessions: created lazily, cached per URL, sync and async from the one URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo_data.errors import ConfigurationError, ConnectionFailed
+from todo_data.settings import async_url, backend_of, get_settings, mask_text
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def resolve_url(database_url: str | URL | None = None) -> URL:
+    """The sync URL to use: the argument, else ``DATABASE_URL``, else the embedded SQLite file."""
+    return get_settings().url(database_url)
+
+
+def _prepare_sqlite_file(url: URL, *, read_only: bool) -> None:
+    """Make the embedded database's folder; refuse a read-only open of a file that does not exist."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    path = Path(database)
+    if read_only and not path.exists():
+        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+    if not path.parent.exists():
+        if read_only:
+            raise ConnectionFailed(f"Folder {path.parent} does not exist: create it or fix the SQLite URL.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_url(url: URL, *, read_only: bool) -> URL:
+    if not read_only or not url.database or url.database == ":memory:":
+        return url
+    # mode=ro makes SQLite itself refuse writes: reports cannot change data.
+    return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
+
+
+def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN") -> None:
+    """Real transactions on SQLite (DDL included), foreign keys, WAL and a busy timeout on each connection."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling skips DDL; we issue BEGIN ourselves (SQLAlchemy's recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] not in ("wal", "memory"):
+            with contextlib.suppress(Exception):  # a read-only file keeps its mode
+                cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = False, echo: bool = False) -> Engine:
+    """A new sync engine for ``url``; callers normally want the cached :func:`get_engine`."""
+    backend = backend_of(url)
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
+    if backend == "sqlite":
+        _prepare_sqlite_file(url, read_only=read_only)
+        url = _sqlite_url(url, read_only=read_only)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if for_migrations:
+            kwargs["poolclass"] = NullPool
+    elif backend == "postgresql":
+        options = []
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        if for_migrations:
+            kwargs["poolclass"] = NullPool
+        if options:
+            kwargs["connect_args"] = {"options": " ".join(options)}
+    engine = create_engine(url, **kwargs)
+    if backend == "sqlite":
+        # Migrations rebuild tables (SQLite's 12-step ALTER): foreign keys must be off or a DROP cascades.
+        install_sqlite_pragmas(engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN")
+    return engine
+
+
+_ENGINES: dict[tuple[str, bool, bool], Engine] = {}
+_ASYNC_ENGINES: dict[tuple[str, bool], AsyncEngine] = {}
+_LOCK = threading.Lock()
+
+
+def get_engine(database_url: str | URL | None = None, *, read_only: bool = False) -> Engine:
+    """The shared sync engine for a URL (made on first use, never at import)."""
+    url = resolve_url(database_url)
+    echo = get_settings().database_echo
+    key = (url.render_as_string(hide_password=False), read_only, echo)
+    with _LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = build_engine(url, read_only=read_only, echo=echo)
+        return _ENGINES[key]
+
+
+def get_async_engine(database_url: str | URL | None = None) -> AsyncEngine:
+    """The shared async engine (asyncpg or aiosqlite) for the same URL the sync engine uses."""
+    url = async_url(resolve_url(database_url))
+    echo = get_settings().database_echo
+    key = (url.render_as_string(hide_password=False), echo)
+    with _LOCK:
+        if key not in _ASYNC_ENGINES:
+            kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
+            if backend_of(url) == "sqlite":
+                _prepare_sqlite_file(url, read_only=False)
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            engine = create_async_engine(url, **kwargs)
+            if backend_of(url) == "sqlite":
+                install_sqlite_pragmas(engine.sync_engine)
+            _ASYNC_ENGINES[key] = engine
+        return _ASYNC_ENGINES[key]
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's connections (tests, notebooks that switch databases)."""
+    with _LOCK:
+        engines, async_engines = list(_ENGINES.values()), list(_ASYNC_ENGINES.values())
+        _ENGINES.clear()
+        _ASYNC_ENGINES.clear()
+    for engine in engines:
+        engine.dispose()
+    for async_engine in async_engines:
+        # Pools tied to a finished event loop cannot close gracefully; drop them without awaiting.
+        async_engine.sync_engine.dispose(close=False)
+
+
+@contextlib.contextmanager
+def session_scope(database_url: str | URL | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """A SQLModel session that commits when the block ends without error and rolls back otherwise."""
+    with Session(get_engine(database_url, read_only=read_only)) as session:
+        try:
+            yield session
+            if not read_only:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI-style dependency: the route commits with ``session.commit()``; nothing is committed after it returns.
+
+    Code after ``yield`` runs after the response is sent, so committing there could report a failed
+    write as a success (errata 15). Uncommitted work is rolled back instead.
+    """
+    with Session(get_engine()) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+async def get_async_session() -> AsyncIterator[AsyncSession]:
+    """The async twin of :func:`get_session`: commit in the route; leftovers are rolled back."""
+    maker = async_sessionmaker(get_async_engine(), class_=AsyncSession, expire_on_commit=False)
+    async with maker() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+def run_async(awaitable: Awaitable[T]) -> T:
+    """Run a coroutine to completion from sync code, even inside Jupyter's already-running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(awaitable))
+    result: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            result["value"] = asyncio.run(_await(awaitable))
+        except BaseException as exc:  # handed back to the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=runner, name="todo_data.run_async")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def describe_connection_error(exc: BaseException, url: URL) -> str:
+    """One line, no password, saying why a connection failed and what to do."""
+    text = str(getattr(exc, "orig", None) or exc)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}" if backend_of(url) == "postgresql" else (url.database or "")
+    lowered = text.lower()
+    if "does not exist" in lowered and "database" in lowered:
+        message = f"Database {url.database!r} does not exist on {where}: create it (createdb {url.database}) or fix the URL."
+    elif "password authentication failed" in lowered or "no password supplied" in lowered:
+        message = f"The server at {where} refused user {url.username!r}: check the user name and password in the URL."
+    elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered or "timed out" in lowered:
+        message = f"Cannot reach the database server at {where}: is it running, and are the URL's host and port right?"
+    elif "could not translate host name" in lowered or "name or service not known" in lowered or "nodename nor servname" in lowered:
+        message = f"Unknown host {url.host!r}: fix the host name in the database URL."
+    elif "unable to open database file" in lowered:
+        message = f"Cannot open SQLite file {url.database}: check that the folder exists and is writable."
+    elif "file is not a database" in lowered:
+        message = f"{url.database} is not a SQLite database: point the URL at a SQLite file."
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        message = f"Database error at {where}: {first}"
+    return mask_text(message, url.password if isinstance(url.password, str) else None)
+
+
+@contextlib.contextmanager
+def translate_errors(url: URL) -> Iterator[None]:
+    """Turn a driver's connection failure into :class:`ConnectionFailed` with one clean line."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+            raise ConnectionFailed(describe_connection_error(exc, url)) from None
+        raise
+    except (OSError, ConfigurationError):
+        raise

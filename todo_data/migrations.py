@@ -1,0 +1,455 @@
+"""Migration control over Alembic: current, head, history, upgrade, downgrade, check, offline SQL, stamp.
+
+Every function returns plain data; the CLI and the notebooks print it. The URL is handed to
+``alembic/env.py`` through ``Config.attributes``, never through the ini file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.autogenerate.api import AutogenContext
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL, Connection, Engine
+
+from todo_data.db import build_engine, resolve_url, translate_errors
+from todo_data.errors import ConfigurationError, MigrationError
+from todo_data.models import UTCDateTime, metadata
+from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_url, normalize_url
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BASE_REVISION = "001"
+APP_TABLES = ("users", "task", "task_relationships")
+DIALECT_URLS = {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite://"}
+
+
+# --- configuration shared with alembic/env.py -------------------------------------------------
+
+
+def alembic_config(database_url: str | URL | None = None, *, connection: Connection | None = None, stdout: Any = None) -> Config:
+    """An Alembic ``Config`` for this project's ``alembic/`` folder, bound to a URL or an open connection."""
+    ini = PROJECT_ROOT / "alembic.ini"
+    if not ini.exists():
+        raise MigrationError(f"{ini} is missing: run todo-data from a checkout of the project (pip install -e .).")
+    config = Config(str(ini), stdout=stdout if stdout is not None else io.StringIO())
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    if database_url is not None:
+        config.attributes["database_url"] = normalize_url(database_url)
+    return config
+
+
+def _x_arguments(config: Config) -> dict[str, str]:
+    """``alembic -x key=value`` options."""
+    pairs = getattr(config.cmd_opts, "x", None) or []
+    return dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in pairs)
+
+
+def _url_from(config: Config) -> URL:
+    url = config.attributes.get("database_url") or _x_arguments(config).get("database_url")
+    return resolve_url(url)
+
+
+def migration_engine(config: Config) -> Engine:
+    """A pool-less engine for one migration run (SQLite: foreign keys off while tables are rebuilt)."""
+    url = _url_from(config)
+    _require_supported(url)
+    return build_engine(url, for_migrations=True)
+
+
+def offline_url(config: Config) -> URL:
+    """The URL offline SQL is rendered for: ``-x dialect=postgresql|sqlite``, else the configured URL's."""
+    dialect = config.attributes.get("dialect") or _x_arguments(config).get("dialect")
+    if dialect:
+        if dialect not in DIALECT_URLS:
+            raise ConfigurationError(f"Unknown dialect {dialect!r}: use one of {', '.join(DIALECT_URLS)}.")
+        return sa.make_url(DIALECT_URLS[dialect])
+    return _url_from(config)
+
+
+def configure_migration_connection(connection: Connection, config: Config) -> None:
+    """Session settings for a migration run: PostgreSQL lock and statement timeouts."""
+    if connection.dialect.name != "postgresql":
+        return
+    settings = get_settings()
+    lock_timeout = config.attributes.get("lock_timeout", settings.lock_timeout)
+    statement_timeout = config.attributes.get("statement_timeout", settings.statement_timeout)
+    connection.exec_driver_sql(f"SET lock_timeout = '{_pg_interval(lock_timeout)}'")
+    connection.exec_driver_sql(f"SET statement_timeout = '{_pg_interval(statement_timeout)}'")
+    if connection.in_transaction():
+        connection.commit()
+
+
+def _pg_interval(value: str) -> str:
+    text = str(value).strip()
+    if not text.replace(" ", "").replace(".", "").isalnum():
+        raise ConfigurationError(f"Timeout {text!r} is not a PostgreSQL duration: use e.g. 5s, 500ms or 0.")
+    return text
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """Render the project's column types as plain SQLAlchemy types in new revisions."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _require_supported(url: URL) -> None:
+    if backend_of(url) not in SUPPORTED_BACKENDS:
+        raise MigrationError(
+            f"{mask_url(url)} is a {backend_of(url)} database: migrations support {' and '.join(SUPPORTED_BACKENDS)} only."
+        )
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision of the chain."""
+
+    revision: str
+    down_revision: str | None
+    message: str
+    is_head: bool
+    is_current: bool = False
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """Where a database stands: its revision(s), the head, and what is pending."""
+
+    database: str
+    current: tuple[str, ...]
+    head: str
+    pending: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == (self.head,)
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """What an upgrade, downgrade or stamp did: revisions before and after, and row counts per table."""
+
+    database: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    rows_before: dict[str, int] = field(default_factory=dict)
+    rows_after: dict[str, int] = field(default_factory=dict)
+    adopted: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def script_directory() -> ScriptDirectory:
+    """The project's revision scripts."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    """The newest revision id."""
+    return script_directory().get_current_head() or BASE_REVISION
+
+
+@contextlib.contextmanager
+def _connect(database_url: str | URL | None) -> Iterator[tuple[URL, Connection]]:
+    url = resolve_url(database_url)
+    _require_supported(url)
+    engine = build_engine(url, for_migrations=True)
+    try:
+        with translate_errors(url), engine.connect() as connection:
+            yield url, connection
+    finally:
+        engine.dispose()
+
+
+def _current_revisions(connection: Connection) -> tuple[str, ...]:
+    context = MigrationContext.configure(connection)
+    revisions = tuple(sorted(context.get_current_heads()))
+    if connection.in_transaction():
+        connection.rollback()
+    return revisions
+
+
+def _check_known(revisions: tuple[str, ...], url: URL) -> None:
+    script = script_directory()
+    for revision in revisions:
+        try:
+            script.get_revision(revision)
+        except CommandError:
+            raise MigrationError(
+                f"{mask_url(url)} is at revision {revision!r}, which this project does not know: "
+                "it was migrated by a newer or different todo_data; use that version, or stamp the right revision if you are sure."
+            ) from None
+
+
+def _table_names(connection: Connection) -> set[str]:
+    names = set(sa.inspect(connection).get_table_names())
+    if connection.in_transaction():
+        connection.rollback()
+    return names
+
+
+def row_counts(connection: Connection) -> dict[str, int]:
+    """Rows per application table present in the database."""
+    present = _table_names(connection)
+    counts = {
+        table: int(connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()) for table in APP_TABLES if table in present
+    }
+    if connection.in_transaction():
+        connection.rollback()
+    return counts
+
+
+def _pending(connection: Connection, current: tuple[str, ...], target: str = "head") -> tuple[str, ...]:
+    script = script_directory()
+    upper = script.get_current_head() if target == "head" else target
+    lower = current[0] if current else None
+    revisions = [rev.revision for rev in script.iterate_revisions(upper, lower)]
+    return tuple(reversed(revisions))
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def history() -> list[RevisionInfo]:
+    """Every revision from base to head."""
+    script = script_directory()
+    heads = set(script.get_heads())
+    revisions = list(script.walk_revisions())
+    revisions.reverse()
+    return [
+        RevisionInfo(
+            revision=rev.revision,
+            down_revision=rev.down_revision
+            if isinstance(rev.down_revision, str) or rev.down_revision is None
+            else ",".join(rev.down_revision),
+            message=(rev.doc or "").strip(),
+            is_head=rev.revision in heads,
+        )
+        for rev in revisions
+    ]
+
+
+def status(database_url: str | URL | None = None) -> MigrationState:
+    """The database's revision, the head, and the revisions an upgrade would apply."""
+    with _connect(database_url) as (url, connection):
+        current = _current_revisions(connection)
+        _check_known(current, url)
+        return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(connection, current))
+
+
+def current(database_url: str | URL | None = None) -> tuple[str, ...]:
+    """The revision(s) the database is at; empty when it has none."""
+    return status(database_url).current
+
+
+def _adopt_or_refuse(connection: Connection, url: URL) -> bool:
+    """A database with the app's tables but no ``alembic_version``: stamp it 001 if its schema is exactly 001."""
+    tables = _table_names(connection) & set(APP_TABLES)
+    if not tables:
+        return False
+    differences = seed_schema_differences(connection)
+    if differences:
+        raise MigrationError(
+            f"{mask_url(url)} has tables ({', '.join(sorted(tables))}) but no alembic_version, and its schema is not revision 001 "
+            f"({len(differences)} difference(s), first: {differences[0]}): bring it to 001 by hand, then run `todo-data db stamp 001`."
+        )
+    command.stamp(alembic_config(connection=connection), BASE_REVISION)
+    if connection.in_transaction():
+        connection.commit()
+    log.warning("Adopted %s: its schema is exactly revision 001, so it was stamped 001.", mask_url(url))
+    return True
+
+
+def _run(database_url: str | URL | None, action: str, target: str, *, sql: bool = False) -> MigrationResult:
+    with _connect(database_url) as (url, connection):
+        before = _current_revisions(connection)
+        _check_known(before, url)
+        adopted = False
+        if not before and action == "upgrade":
+            adopted = _adopt_or_refuse(connection, url)
+            if adopted:
+                before = (BASE_REVISION,)
+        rows_before = row_counts(connection)
+        config = alembic_config(connection=connection)
+        try:
+            if action == "upgrade":
+                command.upgrade(config, target)
+            elif action == "downgrade":
+                command.downgrade(config, target)
+            elif action == "stamp":
+                command.stamp(config, target)
+        except CommandError as exc:
+            if connection.in_transaction():
+                connection.rollback()
+            raise MigrationError(_command_error_line(exc, target)) from None
+        if connection.in_transaction():
+            connection.commit()
+        after = _current_revisions(connection)
+        return MigrationResult(
+            database=mask_url(url), before=before, after=after, rows_before=rows_before, rows_after=row_counts(connection), adopted=adopted
+        )
+
+
+def _command_error_line(exc: CommandError, target: str) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Can't locate revision" in text or "No such revision" in text:
+        known = ", ".join(info.revision for info in history())
+        return f"Unknown revision {target!r}: use head, base, a relative step like -1, or one of {known}."
+    if "Relative revision" in text or "is not a valid" in text:
+        return f"{text}: use head, base or a revision id (todo-data db history lists them)."
+    return text
+
+
+def upgrade(database_url: str | URL | None = None, revision: str = "head") -> MigrationResult:
+    """Upgrade to ``revision`` (default head); a failing revision leaves the database at the one before."""
+    return _run(database_url, "upgrade", revision)
+
+
+def downgrade(revision: str, database_url: str | URL | None = None) -> MigrationResult:
+    """Downgrade to ``revision`` (e.g. ``001``); each revision's downgrade keeps the data."""
+    return _run(database_url, "downgrade", revision)
+
+
+def stamp(revision: str, database_url: str | URL | None = None) -> MigrationResult:
+    """Record ``revision`` as current without running anything (adopting a database made by hand)."""
+    return _run(database_url, "stamp", revision)
+
+
+def check(database_url: str | URL | None = None) -> list[str]:
+    """Differences between the database and the models, as Alembic's autogenerate sees them; empty when in step."""
+    with _connect(database_url) as (_url, connection):
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "compare_server_default": True, "target_metadata": metadata, "render_item": render_item},
+        )
+        diffs = compare_metadata(context, metadata)
+        if connection.in_transaction():
+            connection.rollback()
+        return [_describe_diff(diff) for diff in diffs]
+
+
+def _describe_diff(diff: Any) -> str:
+    if isinstance(diff, list):
+        return "; ".join(_describe_diff(item) for item in diff)
+    kind, *rest = diff
+    parts = []
+    for item in rest:
+        name = getattr(item, "name", None)
+        parts.append(str(name) if name is not None else repr(item))
+    return f"{kind}: {', '.join(parts)}"
+
+
+def sql(revision_range: str, *, database_url: str | URL | None = None, dialect: str | None = None) -> str:
+    """The SQL of a revision range, offline (no database): ``001:head`` upgrades, ``head:001`` downgrades."""
+    if ":" not in revision_range:
+        raise ConfigurationError(
+            f"Offline SQL needs an explicit range, not {revision_range!r}: use FROM:TO, e.g. 001:head to upgrade or head:001 to downgrade."
+        )
+    start, end = revision_range.split(":", 1)
+    buffer = io.StringIO()
+    config = alembic_config(database_url, stdout=buffer)
+    config.output_buffer = buffer
+    if dialect is not None:
+        config.attributes["dialect"] = dialect
+    script = script_directory()
+    try:
+        downgrade_range = _is_downgrade(script, start, end)
+        if downgrade_range:
+            command.downgrade(config, revision_range, sql=True)
+        else:
+            command.upgrade(config, revision_range, sql=True)
+    except CommandError as exc:
+        raise MigrationError(_command_error_line(exc, revision_range)) from None
+    return buffer.getvalue()
+
+
+def _is_downgrade(script: ScriptDirectory, start: str, end: str) -> bool:
+    order = [info.revision for info in history()]
+
+    def position(rev: str) -> int:
+        if rev in ("base", ""):
+            return -1
+        if rev == "head":
+            return len(order)
+        resolved = script.get_revision(rev)
+        return order.index(resolved.revision) if resolved is not None else -1
+
+    return position(end) < position(start)
+
+
+# --- revision 001 as data, to recognise databases made by the seed without alembic_version -----
+
+
+def seed_metadata() -> sa.MetaData:
+    """The schema the seed's migration 001 creates (PostgreSQL's default constraint names)."""
+    seed = sa.MetaData()
+    sa.Table(
+        "task",
+        seed,
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("completed", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.String(length=20), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="task_pkey"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_task_user_id_users", ondelete="CASCADE"),
+        sa.Index("ix_task_user_id", "user_id"),
+        sa.Index("ix_task_completed", "completed"),
+        sa.Index("ix_task_created_at", "created_at"),
+    )
+    sa.Table(
+        "users",
+        seed,
+        sa.Column("id", sa.String(length=255), nullable=False),
+        sa.Column("email", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="users_pkey"),
+        sa.UniqueConstraint("email", name="users_email_key"),
+        sa.Index("ix_users_email", "email"),
+    )
+    return seed
+
+
+def seed_schema_differences(connection: Connection) -> list[str]:
+    """How the live schema differs from revision 001 (ignoring Alembic's own table); empty when identical."""
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": lambda name, type_, _parent: not (type_ == "table" and name == "alembic_version"),
+        },
+    )
+    diffs = compare_metadata(context, seed_metadata())
+    if connection.in_transaction():
+        connection.rollback()
+    return [_describe_diff(diff) for diff in diffs]

@@ -1,0 +1,118 @@
+"""Settings from the environment, and database URLs as users paste them, normalised and masked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from todo_data.errors import ConfigurationError
+
+DEFAULT_SQLITE_PATH = Path("data") / "todo.db"
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+
+_SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
+_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+_BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
+
+
+class Settings(BaseSettings):
+    """What todo_data reads from the environment; the URL stays a secret in every repr."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: SecretStr | None = Field(default=None, description="Where the database is; empty: the embedded SQLite file.")
+    database_echo: bool = Field(default=False, description="Log every SQL statement (with bound values hidden).")
+    lock_timeout: str = Field(default="5s", description="PostgreSQL lock_timeout for migrations.")
+    statement_timeout: str = Field(default="0", description="PostgreSQL statement_timeout for migrations (0: none).")
+
+    def url(self, override: str | URL | None = None) -> URL:
+        """The sync SQLAlchemy URL: the override, else DATABASE_URL, else the embedded SQLite file."""
+        if override is not None:
+            return normalize_url(override)
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return normalize_url(self.database_url.get_secret_value())
+        return default_sqlite_url()
+
+
+def get_settings() -> Settings:
+    """Read the settings now (no caching: a notebook may change the environment between cells)."""
+    return Settings()
+
+
+def default_sqlite_url() -> URL:
+    """The embedded database: ``./data/todo.db`` under the current directory."""
+    return URL.create("sqlite+pysqlite", database=str((Path.cwd() / DEFAULT_SQLITE_PATH).resolve()))
+
+
+def backend_of(url: URL) -> str:
+    """``postgresql``, ``sqlite`` or the URL's own backend name."""
+    return _BACKEND_ALIASES.get(url.get_backend_name(), url.get_backend_name())
+
+
+def parse_url(raw: str | URL) -> URL:
+    """Parse what a user pasted; a malformed value gives a one-line error with no password in it."""
+    if isinstance(raw, URL):
+        return raw
+    text = str(raw).strip()
+    if not text:
+        raise ConfigurationError("The database URL is empty: set DATABASE_URL or pass --database-url, e.g. postgresql://user@host/dbname.")
+    try:
+        return make_url(text)
+    except (ArgumentError, ValueError):
+        raise ConfigurationError(
+            f"The database URL {mask_text(text)!r} is not a URL: use the form postgresql://user:password@host:5432/dbname or sqlite:///path/to/file.db."
+        ) from None
+
+
+def normalize_url(raw: str | URL) -> URL:
+    """The sync URL for any accepted spelling: ``postgres://``, ``+psycopg2``, ``+asyncpg``, ``sqlite:///rel``."""
+    url = parse_url(raw)
+    backend = backend_of(url)
+    if backend not in _SYNC_DRIVERS:
+        return url
+    url = url.set(drivername=_SYNC_DRIVERS[backend])
+    if backend == "postgresql":
+        query = dict(url.query)
+        if "ssl" in query and "sslmode" not in query:  # asyncpg spelling pasted as the sync URL
+            query["sslmode"] = query.pop("ssl")
+        url = url.set(query=query)
+    return url
+
+
+def async_url(url: URL) -> URL:
+    """The asyncio twin of a sync URL (asyncpg / aiosqlite), translating libpq-only options."""
+    url = normalize_url(url)
+    backend = backend_of(url)
+    if backend not in _ASYNC_DRIVERS:
+        raise ConfigurationError(f"No async driver for {backend!r}: todo_data supports {', '.join(SUPPORTED_BACKENDS)}.")
+    url = url.set(drivername=_ASYNC_DRIVERS[backend])
+    if backend == "postgresql":
+        query = dict(url.query)
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        if "connect_timeout" in query:
+            query["timeout"] = query.pop("connect_timeout")
+        url = url.set(query=query)
+    return url
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with its password replaced by ``***``; safe to print."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return mask_text(url)
+
+
+def mask_text(text: str, *secrets: str | None) -> str:
+    """Hide the password of any URL in ``text`` and every given secret, for messages and logs."""
+    masked = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    masked = re.sub(r"(?i)(password=)[^&\s]+", r"\1***", masked)
+    for secret in secrets:
+        if secret:
+            masked = masked.replace(secret, "***")
+    return masked
