@@ -1,0 +1,206 @@
+"""Shared fixtures: a fresh database per test on SQLite and PostgreSQL, made and dropped by the test.
+
+PostgreSQL comes from ``TODO_DATA_TEST_PG_URL`` (default: the local server, user postgres). Where no
+server answers, PostgreSQL tests skip with the reason, unless ``TODO_DATA_REQUIRE_SERVERS=1`` (CI),
+where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from todo_data import dispose_engines
+from todo_data.settings import normalize_url
+
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REQUIRE_SERVERS = os.environ.get("TODO_DATA_REQUIRE_SERVERS") == "1"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _pg_admin_url() -> URL:
+    return normalize_url(os.environ.get("TODO_DATA_TEST_PG_URL") or DEFAULT_PG_ADMIN_URL)
+
+
+_pg_problem: str | None | bool = False  # False: not probed yet
+
+
+def pg_unavailable() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None when a server answers."""
+    global _pg_problem
+    if _pg_problem is False:
+        engine = sa.create_engine(_pg_admin_url(), poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            _pg_problem = None
+        except Exception as exc:
+            _pg_problem = f"no PostgreSQL server at {_pg_admin_url().render_as_string(hide_password=True)}: {str(exc).splitlines()[0]}"
+        finally:
+            engine.dispose()
+    return _pg_problem  # type: ignore[return-value]
+
+
+def require_pg() -> None:
+    problem = pg_unavailable()
+    if problem:
+        if REQUIRE_SERVERS:
+            pytest.fail(f"TODO_DATA_REQUIRE_SERVERS=1 but {problem}")
+        pytest.skip(problem)
+
+
+def _admin_execute(statement: str) -> None:
+    engine = sa.create_engine(_pg_admin_url(), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def create_pg_database() -> URL:
+    """A new, empty PostgreSQL database with a unique name; the caller drops it."""
+    require_pg()
+    name = f"todo_data_test_{uuid.uuid4().hex[:12]}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    return _pg_admin_url().set(database=name)
+
+
+def drop_pg_database(url: URL) -> None:
+    assert url.database and url.database.startswith("todo_data_test_"), "tests drop only databases they made"
+    dispose_engines()
+    _admin_execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_database(tmp_path) -> Iterator[Callable[[str], URL]]:
+    """Factory: ``make_database("sqlite" | "postgresql")`` gives the URL of a new empty database."""
+    made: list[URL] = []
+
+    def factory(backend: str) -> URL:
+        if backend == "sqlite":
+            url = make_url(f"sqlite+pysqlite:///{tmp_path / f'todo-{uuid.uuid4().hex[:8]}.db'}")
+        elif backend == "postgresql":
+            url = create_pg_database()
+        else:
+            raise ValueError(backend)
+        made.append(url)
+        return url
+
+    yield factory
+    dispose_engines()
+    for url in made:
+        if url.get_backend_name() == "postgresql":
+            drop_pg_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """Each test that takes it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgresql":
+        require_pg()
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, make_database) -> URL:
+    """A new, empty database on the parametrised backend."""
+    return make_database(backend)
+
+
+# --- a database made by the seed's revision 001, holding realistic rows -------------------------
+
+SEED_USERS = [
+    ("550e8400-e29b-41d4-a716-446655440000", "ada@example.com", "Ada Lovelace"),
+    ("0b6f1a52-58c5-4a8a-9d5e-2f1c7f3d9e10", "Grace.Hopper@Example.COM", None),
+    ("legacy-user-3", "not-an-email", "Zoë Ünïcödé 🚀"),
+    ("u4", "dup-name@example.com", ""),
+]
+
+
+def seed_rows(now: datetime | None = None) -> tuple[list[dict], list[dict]]:
+    """Users and tasks as the seed's application stored them: naive UTC timestamps, legacy values included."""
+    base = now or datetime(2025, 3, 30, 0, 59, 59, 999999)  # the night Europe moves its clocks
+    users = [
+        {"id": uid, "email": email, "name": name, "created_at": base - timedelta(days=400 + i), "updated_at": base - timedelta(days=i)}
+        for i, (uid, email, name) in enumerate(SEED_USERS)
+    ]
+    priorities = ["low", "medium", "high", None, "urgent", "HIGH", ""]
+    tasks = []
+    for i in range(60):
+        user = SEED_USERS[i % len(SEED_USERS)][0]
+        created = base - timedelta(days=i * 7, hours=i, microseconds=i)
+        tasks.append(
+            {
+                "user_id": user,
+                "title": ("T" * 200) if i == 3 else f"Task {i}: buy milk & eggs 'quoted' \"double\" ✓",
+                "description": None if i % 5 == 0 else ("x" * 1500 if i == 7 else ("" if i == 8 else f"Line one\nLine two {i}")),
+                "completed": i % 3 == 0,
+                "priority": priorities[i % len(priorities)],
+                "created_at": created,
+                "updated_at": created + timedelta(hours=1) if i % 4 else created,
+            }
+        )
+    tasks.append(  # year end and DST edges
+        {
+            "user_id": SEED_USERS[0][0],
+            "title": "New year",
+            "description": None,
+            "completed": False,
+            "priority": "medium",
+            "created_at": datetime(2024, 12, 31, 23, 59, 59, 999999),
+            "updated_at": datetime(2025, 1, 1, 0, 0, 0),
+        }
+    )
+    return users, tasks
+
+
+def fill_seed_database(url: URL) -> None:
+    """Insert :func:`seed_rows` into a database at revision 001, with plain SQL as the seed's app would."""
+    users, tasks = seed_rows()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO users (id, email, name, created_at, updated_at) VALUES (:id, :email, :name, :created_at, :updated_at)"),
+                users,
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO task (user_id, title, description, completed, priority, created_at, updated_at) "
+                    "VALUES (:user_id, :title, :description, :completed, :priority, :created_at, :updated_at)"
+                ),
+                tasks,
+            )
+    finally:
+        engine.dispose()
+
+
+def table_snapshot(url: URL, table: str, columns: list[str] | None = None) -> list[tuple]:
+    """Every row of ``table`` as plain values ordered by id; timestamps as UTC ISO text, so 001 and head compare."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET TIME ZONE 'UTC'")
+            cols = columns or [c["name"] for c in sa.inspect(connection).get_columns(table)]
+            rows = connection.execute(sa.text(f'SELECT {", ".join(cols)} FROM "{table}" ORDER BY id')).all()
+    finally:
+        engine.dispose()
+    return [tuple(_plain(value) for value in row) for row in rows]
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == " " and value[13] == ":":
+        return datetime.fromisoformat(value).isoformat(sep=" ")  # SQLite keeps timestamps as text
+    return value
