@@ -12,10 +12,10 @@ from typing import Any
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from todo_data import metadata
-from todo_data.migrations import configure_migration_connection, migration_engine, offline_url, render_item
+from todo_data.migrations import configure_migration_connection, migration_engine, offline_url, render_item, session_settings
 
 config = context.config
 
@@ -47,6 +47,8 @@ def run_migrations_offline() -> None:
     url = offline_url(config)
     context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **_common_options(url.get_backend_name()))
     with context.begin_transaction():
+        for statement in session_settings(url.get_backend_name(), config):
+            context.execute(statement)
         context.run_migrations()
 
 
@@ -59,9 +61,16 @@ def _run_with(connection: Connection) -> None:
 
 def run_migrations_online() -> None:
     """Run against a live database, on the handed-in connection or a fresh migration engine."""
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
+    handed_in = config.attributes.get("connection")
+    if isinstance(handed_in, Engine):
+        # pytest-alembic hands its ``alembic_engine`` (an Engine) through the same attribute.
+        with handed_in.connect() as connection:
+            _run_with(connection)
+            if connection.in_transaction():
+                connection.commit()
+        return
+    if handed_in is not None:
+        _run_with(handed_in)
         return
     engine = migration_engine(config)
     try:

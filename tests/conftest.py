@@ -28,7 +28,7 @@ def _pg_admin_url() -> URL:
     return normalize_url(os.environ.get("TODO_DATA_TEST_PG_URL") or DEFAULT_PG_ADMIN_URL)
 
 
-_pg_problem: str | None | bool = False  # False: not probed yet
+_pg_problem: str | bool | None = False  # False: not probed yet
 
 
 def pg_unavailable() -> str | None:
@@ -168,7 +168,9 @@ def fill_seed_database(url: URL) -> None:
     try:
         with engine.begin() as connection:
             connection.execute(
-                sa.text("INSERT INTO users (id, email, name, created_at, updated_at) VALUES (:id, :email, :name, :created_at, :updated_at)"),
+                sa.text(
+                    "INSERT INTO users (id, email, name, created_at, updated_at) VALUES (:id, :email, :name, :created_at, :updated_at)"
+                ),
                 users,
             )
             connection.execute(

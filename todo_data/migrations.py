@@ -82,16 +82,22 @@ def offline_url(config: Config) -> URL:
     return _url_from(config)
 
 
-def configure_migration_connection(connection: Connection, config: Config) -> None:
-    """Session settings for a migration run: PostgreSQL lock and statement timeouts."""
-    if connection.dialect.name != "postgresql":
-        return
+def session_settings(dialect_name: str, config: Config) -> list[str]:
+    """SET statements a migration session starts with: PostgreSQL's lock and statement timeouts."""
+    if dialect_name != "postgresql":
+        return []
     settings = get_settings()
     lock_timeout = config.attributes.get("lock_timeout", settings.lock_timeout)
     statement_timeout = config.attributes.get("statement_timeout", settings.statement_timeout)
-    connection.exec_driver_sql(f"SET lock_timeout = '{_pg_interval(lock_timeout)}'")
-    connection.exec_driver_sql(f"SET statement_timeout = '{_pg_interval(statement_timeout)}'")
-    if connection.in_transaction():
+    return [f"SET lock_timeout = '{_pg_interval(lock_timeout)}'", f"SET statement_timeout = '{_pg_interval(statement_timeout)}'"]
+
+
+def configure_migration_connection(connection: Connection, config: Config) -> None:
+    """Apply :func:`session_settings` to a live migration connection, outside any revision's transaction."""
+    statements = session_settings(connection.dialect.name, config)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    if statements and connection.in_transaction():
         connection.commit()
 
 

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_task_relationships"),
         sa.UniqueConstraint("parent_task_id", "child_task_id", name="uq_task_relationships_parent_task_id_child_task_id"),
-        sa.CheckConstraint("parent_task_id <> child_task_id", name="ck_task_relationships_not_self"),
+        sa.CheckConstraint("parent_task_id <> child_task_id", name=op.f("ck_task_relationships_not_self")),
         sa.ForeignKeyConstraint(["parent_task_id"], ["task.id"], name="fk_task_relationships_parent_task_id_task", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["child_task_id"], ["task.id"], name="fk_task_relationships_child_task_id_task", ondelete="CASCADE"),
     )

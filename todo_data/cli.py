@@ -1,0 +1,214 @@
+"""``todo-data``: a thin command line over todo_data's functions; every failure is one line and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.engine import make_url
+
+from todo_data import migrations
+from todo_data.errors import TodoDataError
+from todo_data.settings import get_settings, mask_text
+
+log = logging.getLogger("todo_data.cli")
+
+
+class _MaskingFilter(logging.Filter):
+    """Hide passwords in every log line, whatever logged it, and drop Alembic's set-up chatter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "alembic.runtime.migration" and not record.getMessage().startswith("Running "):
+            return False  # "Context impl ...", "Will assume ...": noise for a person
+        record.msg = mask_text(record.getMessage(), *_secrets())
+        record.args = None
+        return True
+
+
+_URLS_GIVEN: list[str] = []
+
+
+def _secrets() -> list[str]:
+    """Passwords of every URL this run was given, to scrub from anything printed."""
+    raw = [*_URLS_GIVEN]
+    secret = get_settings().database_url
+    if secret is not None:
+        raw.append(secret.get_secret_value())
+    passwords = []
+    for text in raw:
+        try:
+            password = make_url(text).password
+        except Exception:
+            continue
+        if password:
+            passwords.append(str(password))
+    return passwords
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+    logging.getLogger("todo_data").setLevel(logging.INFO)
+
+
+def _print_result(result: migrations.MigrationResult) -> None:
+    before = ", ".join(result.before) or "(none)"
+    after = ", ".join(result.after) or "(none)"
+    print(f"database: {result.database}")
+    if result.adopted:
+        print("adopted: the schema was exactly revision 001 but had no alembic_version; stamped 001")
+    print(f"revision: {before} -> {after}" if result.changed else f"revision: {after} (nothing to do)")
+    tables = sorted(set(result.rows_before) | set(result.rows_after))
+    if tables:
+        rows = ", ".join(f"{t} {result.rows_before.get(t, '-')} -> {result.rows_after.get(t, '-')}" for t in tables)
+        print(f"rows: {rows}")
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    _print_result(migrations.upgrade(args.database_url, args.revision))
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    _print_result(migrations.downgrade(args.revision, args.database_url))
+    return 0
+
+
+def _db_stamp(args: argparse.Namespace) -> int:
+    _print_result(migrations.stamp(args.revision, args.database_url))
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    state = migrations.status(args.database_url)
+    current = ", ".join(state.current) or "(none: an empty database, or one made without Alembic)"
+    print(f"database: {state.database}")
+    print(f"current: {current}")
+    print(f"head: {state.head}")
+    print(f"pending: {', '.join(state.pending) if state.pending else 'none'}")
+    return 0
+
+
+def _db_history(args: argparse.Namespace) -> int:
+    for info in migrations.history():
+        marker = " (head)" if info.is_head else ""
+        print(f"{info.down_revision or '<base>'} -> {info.revision}{marker}: {info.message.splitlines()[0]}")
+    return 0
+
+
+def _db_check(args: argparse.Namespace) -> int:
+    differences = migrations.check(args.database_url)
+    if not differences:
+        print("No differences: the database matches the models.")
+        return 0
+    print(f"{len(differences)} difference(s) between the database and the models:")
+    for difference in differences:
+        print(f"  {difference}")
+    print("Run `todo-data db upgrade` to bring the database to head.")
+    return 1
+
+
+def _db_sql(args: argparse.Namespace) -> int:
+    sys.stdout.write(migrations.sql(args.range, database_url=args.database_url, dialect=args.dialect))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from todo_data import sample
+
+    result = sample.load_sample(
+        args.database_url, users=args.users, tasks=args.tasks, seed=args.seed, append=args.append, if_empty=args.if_empty
+    )
+    print(result.describe())
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from todo_data import tasks
+
+    print(tasks.summary(args.database_url).describe())
+    return 0
+
+
+def _url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="database to use (default: $DATABASE_URL, else the embedded SQLite file ./data/todo.db)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``todo-data`` argument parser."""
+    parser = argparse.ArgumentParser(prog="todo-data", description="Data tooling for the todo application's database.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="migrations: upgrade, downgrade, current, history, check, sql, stamp")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = db_commands.add_parser(name, help=help_text, description=help_text)
+        _url_option(sub)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("upgrade", _db_upgrade, "upgrade the database (default: to head)").add_argument("revision", nargs="?", default="head")
+    add("downgrade", _db_downgrade, "downgrade the database to REVISION (e.g. 001)").add_argument("revision")
+    add("current", _db_current, "show the database's revision and what is pending")
+    add("history", _db_history, "list the revisions")
+    add("check", _db_check, "compare the database with the models (exit 1 on differences)")
+    sql = add("sql", _db_sql, "print the SQL of FROM:TO without a database (001:head upgrades, head:001 downgrades)")
+    sql.add_argument("range", metavar="FROM:TO")
+    sql.add_argument("--dialect", choices=sorted(migrations.DIALECT_URLS), default=None, help="SQL dialect (default: the URL's)")
+    add("stamp", _db_stamp, "record REVISION as current without running it").add_argument("revision")
+
+    sample = commands.add_parser("sample", help="load generated sample data", description="Load deterministic sample data.")
+    _url_option(sample)
+    sample.add_argument("--users", type=int, default=20, help="how many users (default 20)")
+    sample.add_argument("--tasks", type=int, default=200, help="how many tasks (default 200)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    mode = sample.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="add to tables that already hold rows")
+    mode.add_argument("--if-empty", action="store_true", help="do nothing when the tables already hold rows")
+    sample.set_defaults(handler=_sample)
+
+    summary = commands.add_parser("summary", help="print row counts and task status", description="Print a short summary.")
+    _url_option(summary)
+    summary.set_defaults(handler=_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``todo-data``."""
+    _configure_logging()
+    args = build_parser().parse_args(argv)
+    if getattr(args, "database_url", None):
+        _URLS_GIVEN.append(args.database_url)
+    try:
+        return int(args.handler(args))
+    except TodoDataError as exc:
+        print(f"todo-data: error: {mask_text(str(exc), *_secrets())}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("todo-data: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("TODO_DATA_DEBUG") == "1":
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = mask_text(f"{type(exc).__name__}: {first}", *_secrets())
+        print(f"todo-data: error: unexpected {message} (set TODO_DATA_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
