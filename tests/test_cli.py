@@ -1,0 +1,186 @@
+"""``todo-data`` as a user runs it: real commands, real databases, one clear line on bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import fill_seed_database, require_pg, table_snapshot
+from sqlalchemy.engine import URL
+
+from todo_data import migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Sup3r-S3cret_pw"
+
+
+def todo_data(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``todo-data`` console script."""
+    script = shutil.which("todo-data") or str(Path(sys.executable).parent / "todo-data")
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(env or {})
+    return subprocess.run([script, *args], capture_output=True, text=True, cwd=cwd or ROOT, env=environment, timeout=120, check=False)
+
+
+def with_password(url: URL) -> str:
+    """The URL as a user would paste it, with a password (trust auth ignores it)."""
+    return url.set(password=PASSWORD).render_as_string(hide_password=False)
+
+
+def assert_one_clean_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("todo-data: error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert PASSWORD not in result.stderr + result.stdout
+    for text in expected:
+        assert text in lines[0], lines[0]
+
+
+def tables(url: URL) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return set(sa.inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+
+# --- the happy path -----------------------------------------------------------------------------
+
+
+def test_seed_database_reaches_head_with_the_cli(database_url: URL) -> None:
+    migrations.upgrade(database_url, "001")
+    fill_seed_database(database_url)
+    before = {table: table_snapshot(database_url, table) for table in ("users", "task")}
+    url = with_password(database_url)
+
+    result = todo_data("db", "upgrade", "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    assert "revision: 001 -> 004" in result.stdout
+    assert "task 61 -> 61" in result.stdout and "users 4 -> 4" in result.stdout
+    assert "Running upgrade 003 -> 004" in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+
+    assert todo_data("db", "check", "--database-url", url).returncode == 0
+    current = todo_data("db", "current", "--database-url", url)
+    assert "current: 004" in current.stdout and "pending: none" in current.stdout
+    assert {table: table_snapshot(database_url, table) for table in ("users", "task")} == before
+
+    down = todo_data("db", "downgrade", "001", "--database-url", url)
+    assert down.returncode == 0 and "revision: 004 -> 001" in down.stdout
+    assert {table: table_snapshot(database_url, table) for table in ("users", "task")} == before
+
+    check = todo_data("db", "check", "--database-url", url)
+    assert check.returncode == 1 and "difference(s)" in check.stdout
+
+
+def test_database_url_from_the_environment(database_url: URL) -> None:
+    result = todo_data("db", "upgrade", env={"DATABASE_URL": with_password(database_url)})
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    assert migrations.current(database_url) == (migrations.head(),)
+
+
+def test_demo_commands_are_idempotent_on_the_embedded_default(tmp_path: Path) -> None:
+    for _ in range(2):
+        assert todo_data("db", "upgrade", cwd=tmp_path).returncode == 0
+        loaded = todo_data("sample", "--users", "5", "--tasks", "40", "--if-empty", cwd=tmp_path)
+        assert loaded.returncode == 0, loaded.stderr
+        summary = todo_data("summary", cwd=tmp_path)
+        assert summary.returncode == 0 and "tasks: 40 (" in summary.stdout
+    assert (tmp_path / "data" / "todo.db").exists()
+    refused = todo_data("sample", cwd=tmp_path)
+    assert_one_clean_error(refused, "already holds rows", "--append")
+
+
+def test_history_and_offline_sql_need_no_database(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"postgresql://nobody:{PASSWORD}@127.0.0.1:1/none"}
+    history = todo_data("db", "history", cwd=tmp_path, env=env)
+    assert history.returncode == 0 and "003 -> 004 (head)" in history.stdout
+    up = todo_data("db", "sql", "001:head", env=env)
+    assert up.returncode == 0 and "TIMESTAMP WITH TIME ZONE" in up.stdout and "SET lock_timeout" in up.stdout
+    down = todo_data("db", "sql", "head:001", "--dialect", "sqlite")
+    assert down.returncode == 0 and "UPDATE alembic_version SET version_num='001'" in down.stdout
+    assert PASSWORD not in up.stdout + up.stderr
+
+
+# --- bad input: one line, exit 1, no traceback, no password, nothing changed --------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"postgresql://user:{PASSWORD}@localhost:notaport/db", "is not a URL"),
+        ("not a url at all", "is not a URL"),
+        (f"postgresql://user:{PASSWORD}@127.0.0.1:1/db", "Cannot reach the database server at 127.0.0.1:1"),
+        (f"postgresql://user:{PASSWORD}@no-such-host.invalid/db", "no-such-host.invalid"),
+        (f"mysql://user:{PASSWORD}@127.0.0.1/db", "migrations support postgresql and sqlite only"),
+    ],
+)
+def test_bad_urls(url: str, expected: str) -> None:
+    for command in (("db", "upgrade"), ("db", "current"), ("db", "check")):
+        assert_one_clean_error(todo_data(*command, "--database-url", url), expected)
+
+
+def test_missing_postgresql_database() -> None:
+    require_pg()
+    from conftest import _pg_admin_url
+
+    url = _pg_admin_url().set(database="todo_data_test_does_not_exist", password=PASSWORD)
+    result = todo_data("db", "upgrade", "--database-url", url.render_as_string(hide_password=False))
+    assert_one_clean_error(result, "does not exist", "createdb")
+
+
+def test_unknown_target_revision_changes_nothing(database_url: URL) -> None:
+    migrations.upgrade(database_url, "002")
+    result = todo_data("db", "upgrade", "zzz", "--database-url", with_password(database_url))
+    assert_one_clean_error(result, "Unknown revision 'zzz'")
+    assert migrations.current(database_url) == ("002",)
+
+
+def test_database_at_a_revision_this_project_does_not_know(database_url: URL) -> None:
+    migrations.upgrade(database_url, "003")
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'deadbeef'"))
+    engine.dispose()
+    for command in (("db", "upgrade"), ("db", "current"), ("db", "downgrade", "001")):
+        assert_one_clean_error(todo_data(*command, "--database-url", with_password(database_url)), "'deadbeef'", "does not know")
+    assert "task_relationships" in tables(database_url)
+
+
+def test_seed_tables_without_alembic_version_are_adopted(database_url: URL) -> None:
+    migrations.upgrade(database_url, "001")
+    fill_seed_database(database_url)
+    before = table_snapshot(database_url, "task")
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE alembic_version"))
+    engine.dispose()
+    result = todo_data("db", "upgrade", "--database-url", with_password(database_url))
+    assert result.returncode == 0, result.stderr
+    assert "adopted" in result.stdout and "revision: 001 -> 004" in result.stdout
+    assert table_snapshot(database_url, "task") == before
+
+
+def test_foreign_tables_without_alembic_version_are_refused(database_url: URL) -> None:
+    migrations.upgrade(database_url, "001")
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE alembic_version"))
+        connection.execute(sa.text("DROP INDEX ix_task_completed"))
+    engine.dispose()
+    result = todo_data("db", "upgrade", "--database-url", with_password(database_url))
+    assert_one_clean_error(result, "no alembic_version", "todo-data db stamp 001")
+    assert tables(database_url) == {"users", "task"}
+
+
+def test_offline_sql_needs_a_range() -> None:
+    assert_one_clean_error(todo_data("db", "sql", "+1", "--dialect", "postgresql"), "explicit range", "001:head")
