@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import UTCDateTime, metadata
-from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_url, normalize_url
+from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url, normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -312,12 +312,27 @@ def _run(database_url: str | URL | None, action: str, target: str, *, sql: bool 
             if connection.in_transaction():
                 connection.rollback()
             raise MigrationError(_command_error_line(exc, target)) from None
+        except (sa.exc.DBAPIError, RuntimeError) as exc:
+            if connection.in_transaction():
+                connection.rollback()
+            raise MigrationError(_failed_revision_line(exc, action, connection, url)) from None
         if connection.in_transaction():
             connection.commit()
         after = _current_revisions(connection)
         return MigrationResult(
             database=mask_url(url), before=before, after=after, rows_before=rows_before, rows_after=row_counts(connection), adopted=adopted
         )
+
+
+def _failed_revision_line(exc: BaseException, action: str, connection: Connection, url: URL) -> str:
+    """One line for a revision that failed: the database's error, and where the database stands now."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    try:
+        now = ", ".join(_current_revisions(connection)) or "no revision"
+    except sa.exc.DBAPIError:
+        now = "its previous revision"
+    return f"The {action} failed and was rolled back; the database is still at {now} with its data unchanged. Cause: {mask_text(first, url.password if isinstance(url.password, str) else None)}"
 
 
 def _command_error_line(exc: CommandError, target: str) -> str:
