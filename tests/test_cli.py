@@ -184,3 +184,13 @@ def test_foreign_tables_without_alembic_version_are_refused(database_url: URL) -
 
 def test_offline_sql_needs_a_range() -> None:
     assert_one_clean_error(todo_data("db", "sql", "+1", "--dialect", "postgresql"), "explicit range", "001:head")
+
+
+def test_reports_on_a_database_without_the_schema(tmp_path: Path) -> None:
+    missing = todo_data("summary", cwd=tmp_path)
+    assert_one_clean_error(missing, "does not exist", "todo-data db upgrade")
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "empty.db").close()
+    empty = todo_data("summary", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_clean_error(empty, "has no table", "todo-data db upgrade")

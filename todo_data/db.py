@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -11,13 +12,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo_data.errors import ConfigurationError, ConnectionFailed
+from todo_data.errors import ConnectionFailed, MigrationError
 from todo_data.settings import async_url, backend_of, get_settings, mask_text
 
 T = TypeVar("T")
@@ -229,14 +230,42 @@ def describe_connection_error(exc: BaseException, url: URL) -> str:
     return mask_text(message, url.password if isinstance(url.password, str) else None)
 
 
+_CONNECTION_SIGNS = (
+    "does not exist",
+    "password authentication failed",
+    "no password supplied",
+    "connection refused",
+    "could not connect",
+    "timeout",
+    "timed out",
+    "could not translate host name",
+    "name or service not known",
+    "nodename nor servname",
+    "unable to open database file",
+    "file is not a database",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+)
+
+
+def _missing_table(text: str) -> str | None:
+    """The table a "no such table" / "relation does not exist" error names, if that is what it is."""
+    match = re.search(r'no such table: (\S+)|relation "([^"]+)" does not exist', text)
+    return (match.group(1) or match.group(2)) if match else None
+
+
 @contextlib.contextmanager
 def translate_errors(url: URL) -> Iterator[None]:
-    """Turn a driver's connection failure into :class:`ConnectionFailed` with one clean line."""
+    """Turn connection failures (and a schema that is not there yet) into one clean line; other errors pass."""
     try:
         yield
-    except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+    except DBAPIError as exc:
+        text = str(getattr(exc, "orig", None) or exc)
+        table = _missing_table(text)
+        if table is not None:
+            raise MigrationError(f"The database has no table {table!r}: run `todo-data db upgrade` to create the schema.") from None
+        lowered = text.lower()
+        if getattr(exc, "connection_invalidated", False) or any(sign in lowered for sign in _CONNECTION_SIGNS):
             raise ConnectionFailed(describe_connection_error(exc, url)) from None
-        raise
-    except (OSError, ConfigurationError):
         raise

@@ -18,6 +18,7 @@ SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 _SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
 _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 _BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\n]*?@(?=[^@/\s]*(?:[/?#\s]|$))")
 
 
 class Settings(BaseSettings):
@@ -110,7 +111,8 @@ def mask_url(url: str | URL) -> str:
 
 def mask_text(text: str, *secrets: str | None) -> str:
     """Hide the password of any URL in ``text`` and every given secret, for messages and logs."""
-    masked = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    # The password runs to the ``@`` before the host (SQLAlchemy renders spaces as they are; users paste raw ``@``).
+    masked = _URL_PASSWORD.sub(r"\1***@", text)
     masked = re.sub(r"(?i)(password=)[^&\s]+", r"\1***", masked)
     for secret in secrets:
         if secret:
