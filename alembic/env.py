@@ -15,7 +15,14 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection, Engine
 
 from todo_data import metadata
-from todo_data.migrations import configure_migration_connection, migration_engine, offline_url, render_item, session_settings
+from todo_data.migrations import (
+    configure_migration_connection,
+    migration_engine,
+    migration_lock,
+    offline_url,
+    render_item,
+    session_settings,
+)
 
 config = context.config
 
@@ -74,7 +81,7 @@ def run_migrations_online() -> None:
         return
     engine = migration_engine(config)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, migration_lock(connection, engine.url):
             _run_with(connection)
     finally:
         engine.dispose()

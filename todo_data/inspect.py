@@ -122,7 +122,7 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
                         "table": table,
                         "index": index["name"],
                         "columns": ", ".join(str(c) for c in cols),
-                        "order": ", ".join(" ".join(sorting.get(c, ())) or "asc" for c in index["column_names"]),
+                        "order": _index_order(connection, index["name"], index["column_names"], sorting),
                         "unique": bool(index.get("unique")),
                         "partial": options.get("postgresql_where") or options.get("sqlite_where"),
                         "bytes": index_sizes.get(index["name"]),
@@ -138,6 +138,14 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
         constraints=pd.DataFrame(constraints, columns=["table", "constraint", "kind", "columns", "references", "on_delete", "definition"]),
         indexes=pd.DataFrame(indexes, columns=["table", "index", "columns", "order", "unique", "partial", "bytes"]),
     )
+
+
+def _index_order(connection: Connection, name: str, columns: list[str | None], sorting: dict[str, Any]) -> str:
+    """``asc``/``desc`` per column; SQLite's reflection leaves it out, so ask ``PRAGMA index_xinfo``."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f'PRAGMA index_xinfo("{name}")').all()
+        return ", ".join("desc" if row[3] else "asc" for row in rows if row[5])  # row[5]: key column
+    return ", ".join(" ".join(sorting.get(c, ())) or "asc" for c in columns if c is not None)
 
 
 def _constraint(table: str, name: str | None, kind: str, columns: list[str], **extra: Any) -> dict[str, Any]:

@@ -122,6 +122,50 @@ def _require_supported(url: URL) -> None:
         )
 
 
+# PostgreSQL advisory lock key for "a todo_data migration is running" (any 64-bit constant will do).
+ADVISORY_LOCK_KEY = 0x70D0_DA7A_0001
+
+
+@contextlib.contextmanager
+def migration_lock(connection: Connection, url: URL) -> Iterator[None]:
+    """Hold the database's migration lock for a whole run: a second run waits, says so, then finds nothing to do.
+
+    PostgreSQL: a session advisory lock. SQLite: an exclusive ``flock`` on the database file (SQLite's
+    own locks are POSIX record locks, which ``flock`` does not touch).
+    """
+    if connection.dialect.name == "postgresql":
+        key = {"key": ADVISORY_LOCK_KEY}
+        if not connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), key).scalar_one():
+            log.warning("Another migration is running on %s; waiting for it to finish.", mask_url(url))
+            connection.exec_driver_sql("SET lock_timeout = 0")  # the wait is for the lock, however long the other run takes
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), key)
+        connection.commit()
+        try:
+            yield
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()
+        return
+    database = url.database or ""
+    if connection.dialect.name != "sqlite" or database in ("", ":memory:") or not Path(database).exists():
+        yield
+        return
+    import fcntl
+
+    with open(database, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("Another migration is running on %s; waiting for it to finish.", mask_url(url))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -290,8 +334,8 @@ def _adopt_or_refuse(connection: Connection, url: URL) -> bool:
     return True
 
 
-def _run(database_url: str | URL | None, action: str, target: str, *, sql: bool = False) -> MigrationResult:
-    with _connect(database_url) as (url, connection):
+def _run(database_url: str | URL | None, action: str, target: str) -> MigrationResult:
+    with _connect(database_url) as (url, connection), migration_lock(connection, url):
         before = _current_revisions(connection)
         _check_known(before, url)
         adopted = False
