@@ -78,6 +78,15 @@ def drop_pg_database(url: URL) -> None:
     _admin_execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No DATABASE_URL from the caller's shell; no engine outlives its test."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_ECHO", raising=False)
+    yield
+    dispose_engines()
+
+
 @pytest.fixture
 def make_database(tmp_path) -> Iterator[Callable[[str], URL]]:
     """Factory: ``make_database("sqlite" | "postgresql")`` gives the URL of a new empty database."""
@@ -112,6 +121,15 @@ def backend(request) -> str:
 def database_url(backend: str, make_database) -> URL:
     """A new, empty database on the parametrised backend."""
     return make_database(backend)
+
+
+@pytest.fixture
+def head_url(database_url: URL) -> URL:
+    """A new database on the parametrised backend, at the head revision."""
+    from todo_data.migrations import upgrade
+
+    upgrade(database_url)
+    return database_url
 
 
 # --- a database made by the seed's revision 001, holding realistic rows -------------------------

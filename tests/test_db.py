@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -53,22 +53,6 @@ def _count_users(url: URL) -> int:
 def _table_names(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(sa.inspect(connection).get_table_names())
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DATABASE_URL from the caller's shell; no engine outlives its test."""
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("DATABASE_ECHO", raising=False)
-    yield
-    dispose_engines()
-
-
-@pytest.fixture
-def head_url(database_url: URL) -> URL:
-    """A new database on the parametrised backend, at the head revision."""
-    upgrade(database_url)
-    return database_url
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,25 +13,12 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_data import db
-from todo_data.db import dispose_engines, get_async_engine, get_engine
+from todo_data.db import get_async_engine, get_engine
 from todo_data.migrations import upgrade
 from todo_data.models import Task, TaskRelationship, User, metadata
 
 APP_TABLES = {"users", "task", "task_relationships"}
 PLUS_TWO = timezone(timedelta(hours=2))
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    yield
-    dispose_engines()
-
-
-@pytest.fixture
-def head_url(database_url: URL) -> URL:
-    upgrade(database_url)
-    return database_url
 
 
 @pytest.fixture
