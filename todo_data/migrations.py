@@ -273,9 +273,10 @@ def row_counts(connection: Connection) -> dict[str, int]:
     return counts
 
 
-def _pending(connection: Connection, current: tuple[str, ...], target: str = "head") -> tuple[str, ...]:
+def _pending(current: tuple[str, ...]) -> tuple[str, ...]:
+    """Revisions from ``current`` (exclusive) up to head, oldest first."""
     script = script_directory()
-    upper = script.get_current_head() if target == "head" else target
+    upper = script.get_current_head()
     lower = current[0] if current else None
     revisions = [rev.revision for rev in script.iterate_revisions(upper, lower)]
     return tuple(reversed(revisions))
@@ -308,7 +309,7 @@ def status(database_url: str | URL | None = None) -> MigrationState:
     with _connect(database_url) as (url, connection):
         current = _current_revisions(connection)
         _check_known(current, url)
-        return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(connection, current))
+        return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(current))
 
 
 def current(database_url: str | URL | None = None) -> tuple[str, ...]:
