@@ -66,7 +66,7 @@ def parse_url(raw: str | URL) -> URL:
         return make_url(text)
     except (ArgumentError, ValueError):
         raise ConfigurationError(
-            f"The database URL {mask_text(text)!r} is not a URL: use the form postgresql://user:password@host:5432/dbname or sqlite:///path/to/file.db."
+            f"The database URL {mask_text(text)!r} is not a URL: use the form postgresql://user@host:5432/dbname (a password goes after the user, as user:secret) or sqlite:///path/to/file.db."
         ) from None
 
 
