@@ -73,24 +73,25 @@ def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: 
         connection.exec_driver_sql(begin)
 
 
+def _engine_kwargs(url: URL, echo: bool) -> dict[str, Any]:
+    """What every engine gets: pre-ping, no bound values in logs or errors, SQLite's busy timeout."""
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
+    if backend_of(url) == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    return kwargs
+
+
 def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = False, echo: bool = False) -> Engine:
     """A new sync engine for ``url``; callers normally want the cached :func:`get_engine`."""
     backend = backend_of(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
+    kwargs = _engine_kwargs(url, echo)
+    if for_migrations:
+        kwargs["poolclass"] = NullPool
     if backend == "sqlite":
         _prepare_sqlite_file(url, read_only=read_only)
         url = _sqlite_url(url, read_only=read_only)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        if for_migrations:
-            kwargs["poolclass"] = NullPool
-    elif backend == "postgresql":
-        options = []
-        if read_only:
-            options.append("-c default_transaction_read_only=on")
-        if for_migrations:
-            kwargs["poolclass"] = NullPool
-        if options:
-            kwargs["connect_args"] = {"options": " ".join(options)}
+    elif backend == "postgresql" and read_only:
+        kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         # Migrations rebuild tables (SQLite's 12-step ALTER): foreign keys must be off or a DROP cascades.
@@ -121,11 +122,9 @@ def get_async_engine(database_url: str | URL | None = None) -> AsyncEngine:
     key = (url.render_as_string(hide_password=False), echo)
     with _LOCK:
         if key not in _ASYNC_ENGINES:
-            kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
             if backend_of(url) == "sqlite":
                 _prepare_sqlite_file(url, read_only=False)
-                kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-            engine = create_async_engine(url, **kwargs)
+            engine = create_async_engine(url, **_engine_kwargs(url, echo))
             if backend_of(url) == "sqlite":
                 install_sqlite_pragmas(engine.sync_engine)
             _ASYNC_ENGINES[key] = engine

@@ -437,8 +437,8 @@ def sql(revision_range: str, *, database_url: str | URL | None = None, dialect: 
         )
     start, end = revision_range.split(":", 1)
     buffer = io.StringIO()
-    config = alembic_config(database_url, stdout=buffer)
-    config.output_buffer = buffer
+    config = alembic_config(database_url)
+    config.output_buffer = buffer  # where Alembic writes --sql output
     if dialect is not None:
         config.attributes["dialect"] = dialect
     script = script_directory()
