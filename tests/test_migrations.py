@@ -548,3 +548,55 @@ def test_alembic_cli_upgrade_and_check(database_url: URL, tmp_path: Path) -> Non
     elsewhere = run_alembic("-c", str(PROJECT_ROOT / "alembic.ini"), "current", database_url=database_url, cwd=tmp_path)
     assert elsewhere.returncode == 0, elsewhere.stderr  # errata 18: works outside the project root
     assert f"{HEAD} (head)" in elsewhere.stdout
+
+
+# --- dry run: plan, lint, history ---------------------------------------------------------------
+
+
+def test_plan_lists_pending_revisions_with_their_sql_and_runs_nothing(database_url: URL) -> None:
+    migrations.upgrade(database_url, "002")
+    before = migrations.current(database_url)
+    pending = migrations.plan(database_url)
+    assert [item.revision for item in pending] == ["003", "004"]
+    assert "CREATE TABLE task_relationships" in pending[0].sql
+    assert "ix_task_user_id_created_at" in pending[1].sql
+    assert migrations.current(database_url) == before, "a dry run changes nothing"
+    assert [item.revision for item in migrations.plan(database_url, "003")] == ["003"]
+    migrations.upgrade(database_url)
+    assert migrations.plan(database_url) == []
+
+
+def test_plan_refuses_a_target_behind_the_database(head_url: URL) -> None:
+    with pytest.raises(ConfigurationError, match="downgrade"):
+        migrations.plan(head_url, "002")
+    with pytest.raises(MigrationError):
+        migrations.plan(head_url, "no-such-revision")
+
+
+def test_lint_reports_squawk_findings_and_marks_what_the_project_excuses(make_database) -> None:
+    url = make_database("postgresql")
+    migrations.upgrade(url, "001")
+    findings = migrations.lint(migrations.plan(url))
+    excused = migrations.excused_rules()
+    assert "changing-column-type" in excused and "timestamptz" in excused["changing-column-type"]
+    type_changes = findings[findings["rule"] == "changing-column-type"]
+    assert set(type_changes["revision"]) == {"002"} and type_changes["excused"].all()
+    assert type_changes["statement"].str.contains("ALTER TABLE task").any()
+    bad = migrations.PendingRevision("999", "004", "test", "ALTER TABLE task ADD COLUMN note text NOT NULL;\n")
+    fresh = migrations.lint([bad])
+    row = fresh[fresh["rule"] == "adding-required-field"].iloc[0]
+    assert not row["excused"] and row["statement"].startswith("ALTER TABLE task ADD COLUMN note")
+
+
+def test_history_frame_and_row_counts(database_url: URL) -> None:
+    assert migrations.upgrade(database_url, "001").after == ("001",)
+    frame = migrations.history_frame(database_url)
+    assert list(frame["revision"]) == list(CHAIN)
+    assert list(frame["applied"]) == [True, False, False, False]
+    assert list(frame["current"]) == [True, False, False, False]
+    fill_seed_database(database_url)
+    result = migrations.upgrade(database_url)
+    counts = result.row_counts().set_index("table")
+    _, tasks = seed_rows()
+    assert counts.loc["task", "before"] == counts.loc["task", "after"] == len(tasks)
+    assert counts.loc["users", "change"] == 0

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -209,6 +216,19 @@ class MigrationResult:
     def changed(self) -> bool:
         return self.before != self.after
 
+    def row_counts(self) -> pd.DataFrame:
+        """Rows per table before and after, with the change: a migration should lose none."""
+        tables = sorted(set(self.rows_before) | set(self.rows_after))
+        frame = pd.DataFrame(
+            {
+                "table": tables,
+                "before": [self.rows_before.get(t) for t in tables],
+                "after": [self.rows_after.get(t) for t in tables],
+            }
+        )
+        frame["change"] = frame["after"].astype("Int64") - frame["before"].astype("Int64")
+        return frame
+
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -302,6 +322,25 @@ def history() -> list[RevisionInfo]:
         )
         for rev in revisions
     ]
+
+
+def history_frame(database_url: str | URL | None = None) -> pd.DataFrame:
+    """Every revision, oldest first, marking the database's current one and which are applied."""
+    current = status(database_url).current
+    revisions = history()
+    applied_upto = max((i for i, info in enumerate(revisions) if info.revision in current), default=-1)
+    return pd.DataFrame(
+        [
+            {
+                "revision": info.revision,
+                "message": info.message,
+                "applied": i <= applied_upto,
+                "current": info.revision in current,
+                "head": info.is_head,
+            }
+            for i, info in enumerate(revisions)
+        ]
+    )
 
 
 def status(database_url: str | URL | None = None) -> MigrationState:
@@ -519,3 +558,109 @@ def seed_schema_differences(connection: Connection) -> list[str]:
     if connection.in_transaction():
         connection.rollback()
     return [_describe_diff(diff) for diff in diffs]
+
+
+# --- dry run: what an upgrade would run, and what squawk says of it ---------------------------
+
+
+@dataclass(frozen=True)
+class PendingRevision:
+    """One revision an upgrade would apply, with the SQL Alembic would run for it on this database's dialect."""
+
+    revision: str
+    down_revision: str | None
+    message: str
+    sql: str
+
+
+def plan(database_url: str | URL | None = None, target: str = "head") -> list[PendingRevision]:
+    """The revisions from the database's current one up to ``target``, each with its offline SQL; nothing is run."""
+    state = status(database_url)
+    url = resolve_url(database_url)
+    script = script_directory()
+    try:
+        wanted = script.get_revision(target)
+    except CommandError as exc:
+        raise MigrationError(_command_error_line(exc, target)) from None
+    if wanted is None:
+        return []
+    order = [info.revision for info in history()]
+    start = order.index(state.current[0]) + 1 if state.current else 0
+    if order.index(wanted.revision) < start - 1:
+        raise ConfigurationError(
+            f"{mask_url(url)} is at {state.current[0]}, past {target}: a dry run shows upgrades only; use `todo-data db downgrade` to go back."
+        )
+    pending = []
+    for revision in order[start : order.index(wanted.revision) + 1]:
+        rev = script.get_revision(revision)
+        down = rev.down_revision if isinstance(rev.down_revision, str) or rev.down_revision is None else ",".join(rev.down_revision)
+        text = sql(f"{down or 'base'}:{revision}", dialect=backend_of(url))
+        pending.append(PendingRevision(revision=revision, down_revision=down, message=(rev.doc or "").strip(), sql=text))
+    return pending
+
+
+LINT_COLUMNS = ["revision", "line", "rule", "level", "message", "help", "statement", "excused"]
+SQUAWK_CONFIG = PROJECT_ROOT / ".squawk.toml"
+
+
+def squawk_path() -> str:
+    """The squawk binary installed with the project (squawk-cli), or a one-line error saying how to get it."""
+    found = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
+    if not Path(found).exists():
+        raise ConfigurationError("squawk is not installed: pip install squawk-cli (it comes with todo-data).")
+    return found
+
+
+def excused_rules() -> dict[str, str]:
+    """squawk rules the project's ``.squawk.toml`` excludes, each with the comment that justifies it."""
+    if not SQUAWK_CONFIG.exists():
+        return {}
+    excused: dict[str, str] = {}
+    reason: list[str] = []
+    after_rule = False
+    for line in SQUAWK_CONFIG.read_text().splitlines():
+        text = line.strip()
+        if text.startswith("#"):
+            reason = [*([] if after_rule else reason), text.lstrip("# ")]
+            after_rule = False
+        elif text.startswith('"') and text.rstrip(",").endswith('"'):
+            excused[text.rstrip(",").strip('"')] = " ".join(reason)
+            after_rule = True
+        else:
+            reason, after_rule = [], False
+    return excused
+
+
+def lint(pending: list[PendingRevision]) -> pd.DataFrame:
+    """squawk's findings for each pending revision's SQL (PostgreSQL), every rule on; ``excused`` marks the rules
+    the project's ``.squawk.toml`` excludes on purpose, so a reader sees them and the reason."""
+    rows: list[dict[str, Any]] = []
+    excused = excused_rules()
+    pg_version = tomllib.loads(SQUAWK_CONFIG.read_text()).get("pg_version", "15.0") if SQUAWK_CONFIG.exists() else "15.0"
+    with tempfile.TemporaryDirectory(prefix="todo-data-lint-") as folder:
+        for item in pending:
+            path = Path(folder) / f"{item.revision}.sql"
+            path.write_text(item.sql)
+            args = [squawk_path(), "--reporter", "json", f"--pg-version={pg_version}"]
+            # cwd: squawk would pick up a .squawk.toml from the working directory and hide excused rules
+            result = subprocess.run([*args, str(path)], capture_output=True, text=True, check=False, cwd=folder)
+            try:
+                findings = json.loads(result.stdout or "[]")
+            except json.JSONDecodeError:
+                raise MigrationError(f"squawk could not lint revision {item.revision}: {result.stderr.strip().splitlines()[-1:]}") from None
+            lines = item.sql.splitlines()
+            for finding in findings:
+                first, last = finding.get("line", 0), finding.get("line_end", finding.get("line", 0))
+                rows.append(
+                    {
+                        "revision": item.revision,
+                        "line": first + 1,
+                        "rule": finding.get("rule_name"),
+                        "level": finding.get("level"),
+                        "message": finding.get("message"),
+                        "help": finding.get("help"),
+                        "statement": "\n".join(lines[first : last + 1]).strip(),
+                        "excused": finding.get("rule_name") in excused,
+                    }
+                )
+    return pd.DataFrame(rows, columns=LINT_COLUMNS)
