@@ -1,0 +1,407 @@
+"""Index health reports on real databases: planted problems are found, healthy schemas stay quiet, fixes run."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from todo_data import indexes
+from todo_data.db import get_engine
+from todo_data.errors import ConfigurationError, ConnectionFailed
+from todo_data.indexes import (
+    CANONICAL_QUERIES,
+    FINDING_COLUMNS,
+    PLAN_COLUMNS,
+    SEVERITIES,
+    TOP_QUERY_COLUMNS,
+    WHAT_IF_COLUMNS,
+    canonical_parameters,
+    findings_frame,
+    index_report,
+)
+from todo_data.migrations import upgrade
+from todo_data.sample import load_sample
+
+STRUCTURAL = {"duplicate-index", "redundant-prefix-index", "fk-without-index", "invalid-index", "full-scan", "temp-sort"}
+
+
+def _execute(url: URL, *statements: str, autocommit: bool = False) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT" if autocommit else None)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _pg_database(make_database, *, users: int = 10, tasks: int = 300) -> URL:
+    url = make_database("postgresql")
+    upgrade(url)
+    load_sample(url, users=users, tasks=tasks)
+    return url
+
+
+def _workload(url: URL, *statements: str, repeat: int = 1, **settings: str) -> None:
+    """Run statements in one session, then make PostgreSQL publish its usage counters before returning."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name, value in settings.items():
+                connection.exec_driver_sql(f"SET {name} = {value}")
+            for _ in range(repeat):
+                for statement in statements:
+                    connection.execute(sa.text(statement)).all()
+            # Counters are flushed asynchronously; this asks for a flush when the backend goes idle, which has
+            # happened once the next statement returns.
+            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+            connection.exec_driver_sql("SELECT 1")
+    finally:
+        engine.dispose()
+
+
+def _rule(report: indexes.IndexReport, rule: str) -> pd.DataFrame:
+    return report.findings[report.findings["rule"] == rule]
+
+
+def _fixes(report: indexes.IndexReport, *rules: str) -> list[str]:
+    return list(report.findings[report.findings["rule"].isin(rules)]["suggested_sql"])
+
+
+def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
+    load_sample(head_url, users=10, tasks=300)
+    report = index_report(head_url)
+
+    assert report.backend == head_url.get_backend_name()
+    assert list(report.findings.columns) == FINDING_COLUMNS
+    assert set(report.findings["severity"]) <= set(SEVERITIES)
+    assert not STRUCTURAL & set(report.findings["rule"]), report.findings
+    assert list(report.plans.columns) == PLAN_COLUMNS
+    assert list(report.plans["query"]) == list(CANONICAL_QUERIES)
+
+    found = report.indexes.set_index("index")
+    assert found.loc["ix_task_user_id_completed_created_at", "columns"] == "user_id, completed, created_at"
+    assert found.loc["ix_task_user_id_created_at", "table"] == "task"
+    assert not found["valid"].eq(False).any()
+    assert report.tables.set_index("table").loc["task", "rows_estimate"] > 0 or report.backend == "postgresql"
+    if report.backend == "sqlite":
+        # Without usage counters the plans say what serves the application: each canonical query uses its index.
+        plans = report.plans.set_index("query")
+        assert plans.loc["user_newest_tasks", "indexes_used"] == ["ix_task_user_id_created_at"]
+        assert plans.loc["user_open_tasks", "indexes_used"] == ["ix_task_user_id_completed_created_at"]
+        assert plans.loc["counts_by_status", "indexes_used"] == ["ix_task_completed"]
+        assert plans.loc["newest_overall", "indexes_used"] == ["ix_task_created_at"]
+        assert not plans["full_scan"].any() and not plans["temp_sort"].any()
+        assert found.loc["ix_task_created_at", "used_by"] == ["newest_overall"]
+        assert found["scans"].isna().all() and report.stats_since is None
+        assert report.cache_hit == {"index": None, "table": None}
+        assert report.top_queries is None and report.what_if is None
+    else:
+        assert (found["scans"] >= 0).all()
+        assert found.loc["pk_task", "primary"] and found.loc["uq_users_email", "unique"]
+        assert report.what_if is None and any("CREATE EXTENSION hypopg" in note for note in report.notes)
+        assert report.top_queries is None and any("CREATE EXTENSION pg_stat_statements" in note for note in report.notes)
+
+
+def test_planted_duplicates_prefixes_and_unindexed_foreign_keys_are_found_and_the_fixes_run(head_url: URL) -> None:
+    load_sample(head_url, users=10, tasks=300)
+    _execute(
+        head_url,
+        "CREATE INDEX ix_users_email ON users (email)",  # the same column as the unique constraint
+        "CREATE INDEX ix_task_created_at_desc ON task (created_at DESC)",  # ix_task_created_at scanned backward
+        "CREATE INDEX ix_task_user_id ON task (user_id)",  # leads both composites
+        "CREATE INDEX ix_task_open_by_user ON task (user_id) WHERE completed = false",  # partial: not redundant
+        "CREATE INDEX ix_users_lower_email ON users (lower(email))",  # an expression, not the column
+        "CREATE INDEX ix_users_email_name ON users (email, name)",  # led by the unique email, which stays
+        "CREATE INDEX ix_task_priority_created_at ON task (priority, created_at DESC)",  # a different order: not a copy
+        "CREATE INDEX ix_task_priority_created_at_2 ON task (priority, created_at)",
+        "DROP INDEX ix_task_relationships_child_task_id",
+    )
+    report = index_report(head_url)
+    flagged = set(zip(report.findings["rule"], report.findings["index"], strict=True))
+
+    assert ("duplicate-index", "ix_users_email") in flagged
+    assert ("duplicate-index", "ix_task_created_at_desc") in flagged
+    assert ("redundant-prefix-index", "ix_task_user_id") in flagged
+    structural = report.findings[report.findings["rule"].isin(STRUCTURAL)]
+    for innocent in (
+        "ix_task_open_by_user",
+        "ix_users_lower_email",
+        "ix_users_email_name",
+        "uq_users_email",
+        "ix_task_created_at",
+        "ix_task_user_id_created_at",
+        "ix_task_user_id_completed_created_at",
+        "ix_task_priority_created_at",
+        "ix_task_priority_created_at_2",
+    ):
+        assert innocent not in set(structural["index"]), structural
+
+    duplicate = _rule(report, "duplicate-index").set_index("index").loc["ix_users_email"]
+    assert duplicate["severity"] == "medium" and duplicate["table"] == "users"
+    assert "uq_users_email" in duplicate["evidence"] or "UNIQUE" in duplicate["evidence"]
+    fk = _rule(report, "fk-without-index").set_index("table").loc["task_relationships"]
+    assert fk["index"] == "ix_task_relationships_child_task_id" and "child_task_id" in fk["evidence"]
+    if report.backend == "postgresql":
+        assert duplicate["suggested_sql"] == "DROP INDEX CONCURRENTLY ix_users_email;"
+        assert duplicate["alembic_op"] == 'op.drop_index("ix_users_email", table_name="users", postgresql_concurrently=True)'
+        assert fk["suggested_sql"] == "CREATE INDEX CONCURRENTLY ix_task_relationships_child_task_id ON task_relationships (child_task_id);"
+        assert fk["alembic_op"] == (
+            'op.create_index("ix_task_relationships_child_task_id", "task_relationships", ["child_task_id"], postgresql_concurrently=True)'
+        )
+    else:
+        assert duplicate["suggested_sql"] == "DROP INDEX ix_users_email;"
+        assert duplicate["alembic_op"] == 'op.drop_index("ix_users_email", table_name="users")'
+        assert fk["suggested_sql"] == "CREATE INDEX ix_task_relationships_child_task_id ON task_relationships (child_task_id);"
+        assert fk["alembic_op"] == 'op.create_index("ix_task_relationships_child_task_id", "task_relationships", ["child_task_id"])'
+
+    # The suggested SQL runs as it is, and afterwards the report has nothing structural left to say.
+    _execute(head_url, *_fixes(report, "duplicate-index", "redundant-prefix-index", "fk-without-index"), autocommit=True)
+    again = index_report(head_url)
+    assert not STRUCTURAL & set(again.findings["rule"]), again.findings
+    assert {"ix_users_email", "ix_task_created_at_desc", "ix_task_user_id"}.isdisjoint(again.indexes["index"])
+    assert "ix_task_relationships_child_task_id" in set(again.indexes["index"])
+
+
+def test_a_missing_index_is_recommended_back_with_what_if_costs(head_url: URL) -> None:
+    load_sample(head_url, users=10, tasks=2000)
+    _execute(head_url, "DROP INDEX ix_task_created_at")
+    postgres = head_url.get_backend_name() == "postgresql"
+    if postgres:
+        _execute(head_url, "CREATE EXTENSION hypopg")
+    report = index_report(head_url)
+
+    plan = report.plans.set_index("query").loc["newest_overall"]
+    assert plan["full_scan"] and plan["temp_sort"] and plan["indexes_used"] == []
+    finding = report.findings[report.findings["evidence"].str.startswith("newest_overall")].iloc[0]
+    assert finding["rule"] == "full-scan" and finding["index"] == "ix_task_created_at"
+    expected = (
+        "CREATE INDEX CONCURRENTLY ix_task_created_at ON task (created_at);"
+        if postgres
+        else "CREATE INDEX ix_task_created_at ON task (created_at);"
+    )
+    assert finding["suggested_sql"] == expected
+    assert finding["alembic_op"].startswith('op.create_index("ix_task_created_at", "task", ["created_at"]')
+
+    if postgres:
+        assert list(report.what_if.columns) == WHAT_IF_COLUMNS
+        what_if = report.what_if.set_index("query").loc["newest_overall"]
+        assert what_if["suggested_sql"] == expected
+        assert what_if["index_used"] and what_if["cost_after"] < what_if["cost_before"]
+        with get_engine(head_url, read_only=True).connect() as connection:  # the report's pooled connection
+            assert connection.execute(sa.text("SELECT count(*) FROM hypopg_list_indexes")).scalar_one() == 0
+    else:
+        assert report.what_if is None
+
+    _execute(head_url, expected, autocommit=True)
+    again = index_report(head_url)
+    assert again.plans.set_index("query").loc["newest_overall", "indexes_used"] == ["ix_task_created_at"]
+    assert "newest_overall" not in " ".join(again.findings["evidence"])
+    if postgres:
+        assert again.what_if is not None and again.what_if.empty  # nothing left to simulate
+
+
+def test_unused_index_after_a_workload_names_the_planted_index_only(make_database) -> None:
+    url = _pg_database(make_database, tasks=500)
+    _execute(url, "CREATE INDEX ix_task_title ON task (title)", "ANALYZE")
+    _execute(url, "SELECT pg_stat_reset()")  # as the admin, in that database: a new statistics window
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        params = canonical_parameters(connection)
+    engine.dispose()
+    workload = [
+        statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
+        for statement in CANONICAL_QUERIES.values()
+    ]
+    _workload(url, *workload, repeat=3, enable_seqscan="off")
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        used = set(connection.execute(sa.text("SELECT indexrelname FROM pg_stat_user_indexes WHERE idx_scan > 0")).scalars())
+    engine.dispose()
+    report = index_report(url)
+
+    unused = _rule(report, "unused-index")
+    assert used, "the workload used no index"
+    assert "ix_task_title" in set(unused["index"])
+    assert used.isdisjoint(unused["index"]), unused
+    assert not {"pk_task", "pk_users", "uq_users_email"} & set(unused["index"])  # unique and primary keys are exempt
+    title = unused.set_index("index").loc["ix_task_title"]
+    assert title["severity"] == "low" and "window is short" in title["evidence"]
+    assert title["suggested_sql"] == "DROP INDEX CONCURRENTLY ix_task_title;"
+    assert report.stats_since is not None and report.stats_since.tzinfo is not None
+    assert datetime.now(UTC) - report.stats_since < timedelta(minutes=5)
+    assert report.stats_since.isoformat(timespec="seconds") in title["evidence"]
+    scans = report.indexes.set_index("index")["scans"]
+    assert scans["ix_task_title"] == 0 and all(scans[name] > 0 for name in used)
+
+
+def test_an_invalid_index_is_reported_and_its_fix_runs(make_database) -> None:
+    url = _pg_database(make_database, users=5, tasks=200)  # 200 tasks, 5 owners: user_id repeats
+    with pytest.raises(sa.exc.IntegrityError):
+        _execute(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_task_one_per_user ON task (user_id)", autocommit=True)
+    report = index_report(url)
+
+    invalid = _rule(report, "invalid-index").set_index("index").loc["ix_task_one_per_user"]
+    assert invalid["severity"] == "high" and report.findings.iloc[0]["rule"] == "invalid-index"
+    assert "CREATE UNIQUE INDEX ix_task_one_per_user" in invalid["evidence"] and "duplicate" in invalid["evidence"]
+    assert invalid["suggested_sql"] == "DROP INDEX CONCURRENTLY ix_task_one_per_user;"
+    assert not report.indexes.set_index("index").loc["ix_task_one_per_user", "valid"]
+    assert "ix_task_one_per_user" not in set(report.findings[report.findings["rule"] != "invalid-index"]["index"])
+
+    _execute(url, invalid["suggested_sql"], autocommit=True)
+    again = index_report(url)
+    assert _rule(again, "invalid-index").empty and "ix_task_one_per_user" not in set(again.indexes["index"])
+
+
+def test_top_queries_come_from_pg_stat_statements_once_installed(make_database) -> None:
+    url = _pg_database(make_database, tasks=100)
+    before = index_report(url)
+    assert before.top_queries is None
+    assert any("pg_stat_statements is not installed" in note and "CREATE EXTENSION pg_stat_statements;" in note for note in before.notes)
+
+    # Entries are per database OID and outlive DROP DATABASE: clear any an earlier database with this OID left.
+    _execute(
+        url,
+        "CREATE EXTENSION pg_stat_statements",
+        "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+    )
+    _workload(url, "SELECT count(*) FROM (SELECT pg_sleep(0.01)) AS pause, task WHERE priority = 'high'", repeat=7)
+    index_report(url)  # a first run: its own catalog queries must not show up as top queries next time
+    report = index_report(url)
+
+    top = report.top_queries
+    assert top is not None and list(top.columns) == TOP_QUERY_COLUMNS
+    workload = top[top["query"].str.contains("task WHERE priority")]
+    assert len(workload) == 1 and workload.iloc[0]["calls"] == 7 and workload.iloc[0]["rows"] == 7
+    assert workload.iloc[0]["total_ms"] >= workload.iloc[0]["mean_ms"] >= 0
+    assert not top["query"].str.contains("todo_data.indexes", regex=False).any()
+    assert not any("pg_stat_statements is not installed" in note for note in report.notes)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:  # the report created no extension itself
+        assert not connection.execute(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'hypopg'")).scalar_one()
+    engine.dispose()
+
+
+def test_sequential_scans_bloat_and_cache_hits_are_measured(make_database) -> None:
+    url = _pg_database(make_database, tasks=50)
+    _execute(
+        url,
+        "CREATE TABLE audit_event (id bigint PRIMARY KEY, kind int NOT NULL, payload text NOT NULL)",
+        "INSERT INTO audit_event SELECT g, g % 50, repeat('x', 60) FROM generate_series(1, 120000) AS g",
+        "DELETE FROM audit_event WHERE id % 10 <> 0",  # every page keeps a tenth of its rows
+    )
+    _execute(url, "VACUUM ANALYZE audit_event", autocommit=True)
+    _execute(url, "SELECT pg_stat_reset()")
+    _workload(url, "SELECT count(*) FROM audit_event WHERE payload LIKE 'y%'", repeat=3)
+    report = index_report(url)
+
+    heavy = _rule(report, "seq-scan-heavy").set_index("table").loc["audit_event"]
+    assert heavy["severity"] == "medium" and "3 sequential scans" in heavy["evidence"]
+    index_bloat = _rule(report, "index-bloat").set_index("index").loc["audit_event_pkey"]
+    assert index_bloat["suggested_sql"] == "REINDEX INDEX CONCURRENTLY audit_event_pkey;"
+    table_bloat = _rule(report, "table-bloat").set_index("table").loc["audit_event"]
+    assert table_bloat["suggested_sql"] == "VACUUM (FULL, ANALYZE) audit_event;"
+    tables = report.tables.set_index("table")
+    assert (
+        tables.loc["audit_event", "seq_scan"] == 3
+        and tables.loc["audit_event", "bloat_bytes"] > tables.loc["audit_event", "size_bytes"] / 2
+    )
+    assert report.indexes.set_index("index").loc["audit_event_pkey", "bloat_bytes"] > 0
+    assert set(report.cache_hit) == {"index", "table"}
+    assert all(rate is None or 0 <= rate <= 1 for rate in report.cache_hit.values())
+    assert not _rule(report, "seq-scan-heavy")["table"].isin(["task", "users"]).any()  # small tables stay quiet
+
+    _execute(url, index_bloat["suggested_sql"], table_bloat["suggested_sql"], autocommit=True)
+    rebuilt = index_report(url)
+    assert _rule(rebuilt, "index-bloat").empty and _rule(rebuilt, "table-bloat").empty, rebuilt.findings
+
+
+def test_the_report_reads_only(head_url: URL) -> None:
+    load_sample(head_url, users=3, tasks=30)
+    with indexes._read_only_connection(head_url) as connection, pytest.raises(sa.exc.DBAPIError):
+        connection.exec_driver_sql("CREATE TABLE written_by_report (id integer)")
+    if head_url.get_backend_name() == "sqlite":
+        files = sorted(Path(head_url.database).parent.glob(Path(head_url.database).name + "*"))
+        before = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files if not f.name.endswith("-shm")}
+        index_report(head_url)
+        assert before == {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files if not f.name.endswith("-shm")}
+    else:
+        index_report(head_url)
+    assert "written_by_report" not in set(index_report(head_url).tables["table"])
+
+
+def test_a_password_in_the_url_never_reaches_the_report(make_database) -> None:
+    url = _pg_database(make_database, tasks=20).set(password="s3cret-Pa55")  # trust auth ignores it
+    for given in (url, url.render_as_string(hide_password=False)):
+        report = index_report(given)
+        text = repr(report) + "".join(frame.to_csv() for frame in (report.findings, report.indexes, report.tables, report.plans))
+        assert "s3cret-Pa55" not in text + " ".join(report.notes)
+        assert report.database.endswith(f"postgres:***@{url.host}:{url.port}/{url.database}") or "***" in report.database
+
+
+def test_canonical_queries_run_with_the_busiest_user(head_url: URL) -> None:
+    load_sample(head_url, users=8, tasks=200)
+    engine = sa.create_engine(head_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        params = canonical_parameters(connection)
+        per_user = dict(connection.execute(sa.text("SELECT user_id, count(*) FROM task GROUP BY user_id")).all())
+        per_parent = dict(
+            connection.execute(sa.text("SELECT parent_task_id, count(*) FROM task_relationships GROUP BY parent_task_id")).all()
+        )
+        assert per_user[params["user_id"]] == max(per_user.values())
+        assert per_parent[params["task_id"]] == max(per_parent.values())
+        results = {
+            name: connection.execute(statement, {k: params[k] for k in statement.compile().params}).all()
+            for name, statement in CANONICAL_QUERIES.items()
+        }
+    engine.dispose()
+    newest = results["user_newest_tasks"]
+    assert len(newest) == min(50, per_user[params["user_id"]])
+    assert [row.created_at for row in newest] == sorted((row.created_at for row in newest), reverse=True)
+    assert all(not row.completed for row in results["user_open_tasks"])
+    assert sum(row.tasks for row in results["counts_by_status"]) == 200
+    assert len(results["task_dependencies"]) == per_parent[params["task_id"]]
+
+    someone = min(per_user, key=per_user.get)
+    plans = index_report(head_url, canonical_user_id=someone).plans.set_index("query")
+    assert plans.loc["user_open_tasks", "parameters"] == {"user_id": someone}
+    assert plans.loc["counts_by_status", "parameters"] == {}
+
+
+def test_an_empty_database_gives_a_report_that_says_why_plans_are_missing(database_url: URL) -> None:
+    if database_url.get_backend_name() == "sqlite":
+        _execute(database_url, "CREATE TABLE note (id integer PRIMARY KEY, body text)")
+    report = index_report(database_url)
+    assert report.plans.empty and list(report.plans.columns) == PLAN_COLUMNS
+    assert any("table task does not exist" in note for note in report.notes)
+    assert not STRUCTURAL & set(report.findings["rule"])
+
+
+def test_bad_urls_fail_with_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionFailed, match="does not exist"):
+        index_report(f"sqlite:///{tmp_path / 'missing.db'}")
+    with pytest.raises(ConfigurationError, match="PostgreSQL and SQLite"):
+        index_report("mysql://user:hunter2@localhost/db")
+
+
+def test_findings_frame_orders_by_severity_and_refuses_unknown_ones() -> None:
+    rows = [
+        {"rule": "unused-index", "severity": "low", "table": "task", "index": "b"},
+        {"rule": "invalid-index", "severity": "high", "table": "task", "index": "a"},
+        {"rule": "low-cache-hit", "severity": "medium", "table": None, "index": None},
+        {"rule": "duplicate-index", "severity": "medium", "table": "users", "index": "c"},
+    ]
+    frame = findings_frame(rows)
+    assert list(frame.columns) == FINDING_COLUMNS
+    assert list(frame["severity"]) == ["high", "medium", "medium", "low"]
+    assert list(frame["rule"]) == ["invalid-index", "duplicate-index", "low-cache-hit", "unused-index"]
+    assert frame.loc[2, "table"] is None and frame.loc[0, "suggested_sql"] is None
+    with pytest.raises(ValueError, match="severity"):
+        findings_frame([{"rule": "x", "severity": "critical"}])
