@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: upgrade the embedded SQLite database (./data/todo.db), load a little sample data, print a summary
+## demo: upgrade the embedded SQLite database (./data/todo.db), load sample data, print a summary, write every report
 demo: install
 	$(BIN)/todo-data db upgrade
-	$(BIN)/todo-data sample --users 20 --tasks 200 --seed 0 --if-empty
+	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --if-empty
 	$(BIN)/todo-data summary
+	$(BIN)/todo-data report all --output-dir reports
 
 ## test: lint, then the whole suite (PostgreSQL tests skip with a reason where no server answers)
 test: install lint
@@ -29,4 +30,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data reports

@@ -1,5 +1,6 @@
 """todo_data: the data tooling kit for the todo application's database (SQLite and PostgreSQL)."""
 
+from todo_data import figures, migrations
 from todo_data.db import (
     dispose_engines,
     get_async_engine,
@@ -11,34 +12,66 @@ from todo_data.db import (
     session_scope,
 )
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
+from todo_data.explorer import Explorer
+from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
+from todo_data.indexes import IndexReport, index_report
+from todo_data.inspect import Schema, drift, er_diagram, read_schema
 from todo_data.models import Task, TaskRelationship, User, metadata
+from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
+from todo_data.sample import load_sample
 from todo_data.schemas import TaskCreate, TaskPublic, TasksPublic, TaskUpdate, UserCreate, UserPublic
 from todo_data.settings import Settings, get_settings, mask_url
+from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_report
 
 __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
+    "DependencyGraph",
+    "Explorer",
+    "IndexReport",
     "MigrationError",
+    "ReportResult",
+    "Schema",
     "Settings",
+    "Summary",
     "Task",
     "TaskCreate",
     "TaskPublic",
     "TaskRelationship",
+    "TaskReport",
     "TaskUpdate",
     "TasksPublic",
     "TodoDataError",
     "User",
     "UserCreate",
     "UserPublic",
+    "check_parameters",
+    "count_tasks",
     "dispose_engines",
+    "drift",
+    "er_diagram",
+    "figures",
     "get_async_engine",
     "get_async_session",
     "get_engine",
     "get_session",
     "get_settings",
+    "index_report",
+    "load_sample",
     "mask_url",
     "metadata",
+    "migrations",
+    "read_frame",
+    "read_schema",
     "resolve_url",
     "run_async",
+    "run_info",
+    "run_report",
+    "run_reports",
     "session_scope",
+    "setup_notebook",
+    "summary",
+    "task_report",
+    "tasks_frame",
+    "weekly_tasks",
 ]

@@ -138,6 +138,33 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from todo_data import reports
+
+    values = {}
+    for key, value in args.parameter or []:
+        if key in values:
+            raise TodoDataError(f"parameter {key} is given twice")
+        values[key] = reports.coerce_cli_value(value)
+    if "database_url" in values:
+        _URLS_GIVEN.append(str(values["database_url"]))
+    names = args.names
+    if "all" in names and len(names) > 1:
+        raise TodoDataError("report: give 'all' alone, or report names")
+    for name in names if names != ["all"] else []:
+        reports.notebook_path(name)  # an unknown name fails before anything runs
+    run = reports.run_reports(
+        names, output_dir=args.output_dir, parameters=values, database_url=args.database_url, show_code=args.show_code
+    )
+    for result in run.results:
+        if result.ok:
+            print(f"{result.name}: {result.html}")
+        else:
+            where = f" (executed notebook: {result.notebook})" if result.notebook.exists() else ""
+            print(f"todo-data: error: {mask_text(result.error or '', *_secrets())}{where}", file=sys.stderr)
+    return 0 if run.ok else 1
+
+
 def _url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
@@ -184,6 +211,21 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print row counts and task status", description="Print a short summary.")
     _url_option(summary)
     summary.set_defaults(handler=_summary)
+
+    report = commands.add_parser(
+        "report",
+        help="run report notebooks with papermill into executed notebooks and HTML",
+        description="Run report notebooks (01-schema, 02-migrations, 03-index-usage, 04-task-report, 05-explorer, or all) "
+        "with papermill; writes DIR/NAME.ipynb and DIR/NAME.html and prints the HTML paths.",
+    )
+    _url_option(report)
+    report.add_argument("names", nargs="+", metavar="NAME", help="report name(s), e.g. 04-task-report, or all")
+    report.add_argument("--output-dir", default="reports", metavar="DIR", help="where to write the reports (default ./reports)")
+    report.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), help="a notebook parameter, as papermill's -p"
+    )
+    report.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML (hidden by default)")
+    report.set_defaults(handler=_report)
     return parser
 
 

@@ -1,0 +1,210 @@
+"""todo_data.reports and the notebooks: parameters checked first, papermill runs, self-contained HTML, `todo-data report`.
+
+Every notebook is executed against sampled SQLite and PostgreSQL databases, through the library and through
+the real command line; nbval runs them too, in lax mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import nbformat
+import pytest
+from sqlalchemy.engine import URL
+
+from todo_data import migrations, reports
+from todo_data.errors import ConfigurationError
+from todo_data.sample import load_sample
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+NAMES = ["01-schema", "02-migrations", "03-index-usage", "04-task-report", "05-explorer"]
+SECRET = "Rep0rt-s3cret-pw"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
+    return subprocess.run(
+        [str(BIN / "todo-data"), *args], capture_output=True, text=True, env=environment, cwd=cwd, check=False, timeout=600
+    )
+
+
+def url_text(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sampled_url(head_url: URL) -> URL:
+    """A database at head with a little sample data, on the parametrised backend."""
+    load_sample(head_url, users=12, tasks=300, seed=1)
+    return head_url
+
+
+# --- the notebooks as files ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_shape(name: str) -> None:
+    """Markdown first, exactly one cell tagged parameters defining database_url = None, and no outputs committed."""
+    notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
+    tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is notebook.cells[1]
+    assert re.search(r"^database_url = None\b", tagged[0].source, re.MULTILINE)
+    for parameter in reports.parameters(name):
+        assert f"`{parameter}`" in notebook.cells[0].source, f"the first cell explains {parameter}"
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "commit notebooks without outputs"
+
+
+def test_papermill_help_notebook_lists_every_parameter() -> None:
+    result = subprocess.run(
+        [str(BIN / "papermill"), "--help-notebook", str(ROOT / "notebooks" / "05-explorer.ipynb")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in ("database_url", "user_id", "completed", "priority", "created_from", "created_to", "text", "page_size"):
+        assert name in result.stdout
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def test_check_parameters_accepts_and_converts_good_values() -> None:
+    checked = reports.check_parameters("05-explorer", database_url=None, created_from="2025-01-31", page_size=10, completed=None)
+    assert checked == {"database_url": None, "created_from": date(2025, 1, 31), "page_size": 10, "completed": None}
+    assert reports.check_parameters("02-migrations", apply=True, target="003") == {"apply": True, "target": "003"}
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "message"),
+    [
+        ("04-task-report", {"top": "many"}, "parameter top must be int"),
+        ("02-migrations", {"apply": "yes"}, "parameter apply must be bool"),
+        ("05-explorer", {"created_from": "31/01/2025"}, "parameter created_from must be Optional[date]"),
+        ("05-explorer", {"colour": "red"}, "unknown parameter colour"),
+        ("01-schema", {"database_url": "not a url"}, ""),
+    ],
+)
+def test_check_parameters_refuses_bad_values_in_one_line(name: str, values: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        reports.check_parameters(name, **values)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_report_names_and_aliases() -> None:
+    assert reports.report_names() == NAMES
+    assert reports.notebook_path("04").stem == "04-task-report" == reports.notebook_path("task-report").stem
+    with pytest.raises(ConfigurationError, match="Unknown report 'nope'"):
+        reports.notebook_path("nope")
+
+
+def test_coerce_cli_value() -> None:
+    assert [reports.coerce_cli_value(v) for v in ("None", "True", "false", "12", "1.5", "head")] == [None, True, False, 12, 1.5, "head"]
+
+
+# --- running them ---------------------------------------------------------------------------------
+
+
+def _html_is_self_contained(html: str) -> None:
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"(https?:)?//", html), "the report asks the network for nothing"
+    assert "cdnjs" not in html and "unpkg.com" not in html and "fonts.googleapis" not in html
+
+
+def test_every_report_runs_on_a_sampled_database(sampled_url: URL, tmp_path: Path) -> None:
+    """All five notebooks through the library: executed notebooks and HTML written, nothing failed, nothing changed."""
+    revision = migrations.current(sampled_url)
+    run = reports.run_reports(["all"], output_dir=tmp_path, database_url=sampled_url)
+    assert [r.error for r in run.results] == [None] * len(NAMES)
+    for result in run.results:
+        executed = nbformat.read(result.notebook, as_version=4)
+        errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors == []
+        html = result.html.read_text()
+        _html_is_self_contained(html)
+        assert "td.check_parameters" not in html, "code is hidden by default"
+    schema_html = (tmp_path / "01-schema.html").read_text()
+    assert 'class="mermaid"' in schema_html and "erDiagram" in schema_html
+    assert "mermaid.initialize" in schema_html, "the diagram's drawing code is inside the file"
+    assert "data:image/png;base64" in (tmp_path / "04-task-report.html").read_text(), "figures are embedded"
+    assert migrations.current(sampled_url) == revision
+
+
+def test_migrations_report_is_a_dry_run_until_apply(make_database, tmp_path: Path) -> None:
+    url = make_database("sqlite")
+    migrations.upgrade(url, "002")
+    result = reports.run_report("02-migrations", output_dir=tmp_path / "dry", database_url=url)
+    assert result.ok, result.error
+    assert migrations.current(url) == ("002",)
+    html = result.html.read_text()
+    assert "003" in html and "CREATE TABLE task_relationships" in html and "Dry run" in html
+    applied = reports.run_report("02-migrations", output_dir=tmp_path / "apply", database_url=url, parameters={"apply": True})
+    assert applied.ok, applied.error
+    assert migrations.current(url) == (migrations.head(),)
+    assert "Upgraded from 002 to 004" in applied.html.read_text()
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def test_report_command_writes_html_and_prints_paths(sampled_url: URL, tmp_path: Path) -> None:
+    result = run_cli("report", "04-task-report", "--database-url", url_text(sampled_url), "--output-dir", str(tmp_path), "-p", "top", "5")
+    assert result.returncode == 0, result.stderr
+    html = tmp_path / "04-task-report.html"
+    assert f"04-task-report: {html}" in result.stdout and html.exists() and (tmp_path / "04-task-report.ipynb").exists()
+    executed = json.loads((tmp_path / "04-task-report.ipynb").read_text())
+    assert executed["metadata"]["papermill"]["parameters"] == {"top": 5}
+
+
+def test_report_command_bad_parameter_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("report", "04-task-report", "--output-dir", str(tmp_path), "-p", "top", "many")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "parameter top must be int" in result.stderr
+    assert "Traceback" not in result.stderr and not any(tmp_path.iterdir()), "nothing ran"
+    unknown = run_cli("report", "nope", "--output-dir", str(tmp_path))
+    assert unknown.returncode == 1 and "Unknown report 'nope'" in unknown.stderr
+
+
+def test_report_command_names_the_failing_cell(make_database, tmp_path: Path) -> None:
+    """A database without the tables: the notebook stops at its first query; one line says where and why."""
+    url = make_database("sqlite")
+    migrations.upgrade(url, "001")  # the tables exist, task_relationships does not: the task report fails
+    result = run_cli("report", "04-task-report", "--database-url", url_text(url), "--output-dir", str(tmp_path))
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "04-task-report failed in cell" in line and "todo-data db upgrade" in line
+    assert (tmp_path / "04-task-report.ipynb").exists(), "the executed notebook is kept to read the error"
+
+
+def test_no_password_in_anything_a_report_writes(make_database, tmp_path: Path) -> None:
+    """PostgreSQL here trusts local connections, so any password works; it must appear in no byte written."""
+    url = make_database("postgresql").set(password=SECRET)
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=50, seed=2)
+    ok = run_cli("report", "01-schema", "03-index-usage", "--database-url", url_text(url), "--output-dir", str(tmp_path / "ok"))
+    assert ok.returncode == 0, ok.stderr
+    failing = run_cli(
+        "report",
+        "04-task-report",
+        "-p",
+        "database_url",
+        url_text(url.set(database="todo_data_no_such_db")),
+        "--output-dir",
+        str(tmp_path / "bad"),
+    )
+    assert failing.returncode == 1
+    for output in (ok.stdout, ok.stderr, failing.stdout, failing.stderr):
+        assert SECRET not in output
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 5
+    for path in written:
+        assert SECRET.encode() not in path.read_bytes(), path

@@ -1,0 +1,159 @@
+"""The task explorer behind ``05-explorer``: ipywidgets filters over :func:`todo_data.frames.tasks_frame`.
+
+Every query goes through ``frames`` with bound parameters; this module only holds the controls and their
+state, so a test can drive it from Python (set a control's value, read the page) without a browser.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+from IPython.display import display
+from matplotlib.figure import Figure
+from sqlalchemy.engine import URL
+
+from todo_data import frames
+from todo_data.errors import ConfigurationError
+from todo_data.models import PRIORITIES
+
+ALL = "all"
+STATUS = {ALL: None, "open": False, "completed": True}
+MAX_USER_CHOICES = 1000
+
+
+class Explorer:
+    """Filters, a paged table and a weekly chart of the matching tasks; starts from the notebook's parameters."""
+
+    def __init__(
+        self,
+        database_url: str | URL | None = None,
+        *,
+        user_id: str | None = None,
+        completed: bool | None = None,
+        priority: str | None = None,
+        created_from: date | None = None,
+        created_to: date | None = None,
+        text: str | None = None,
+        page_size: int = 25,
+    ) -> None:
+        if page_size < 1:
+            raise ConfigurationError(f"page_size must be at least 1, not {page_size}.")
+        if priority is not None and priority not in PRIORITIES:
+            raise ConfigurationError(f"priority must be one of {', '.join(PRIORITIES)} or None, not {priority!r}.")
+        self.database_url = database_url
+        self.page_size = page_size
+        self.page = 0
+        users = frames.read_frame(
+            "SELECT id, email FROM users ORDER BY email LIMIT :n", database_url=database_url, params={"n": MAX_USER_CHOICES}
+        )
+        self._user_ids = dict(zip(users["email"], users["id"], strict=True))
+        self.user = widgets.Combobox(
+            value=next((email for email, uid in self._user_ids.items() if uid == user_id), user_id or ""),
+            options=list(self._user_ids),
+            placeholder="any user (e-mail or id)",
+            description="User",
+            ensure_option=False,
+        )
+        self.status = widgets.ToggleButtons(
+            options=list(STATUS), value=next(k for k, v in STATUS.items() if v == completed), description="Status"
+        )
+        self.priority = widgets.Dropdown(options=[ALL, *PRIORITIES], value=priority or ALL, description="Priority")
+        self.created_from = widgets.DatePicker(value=created_from, description="From")
+        self.created_to = widgets.DatePicker(value=created_to, description="To")
+        self.text = widgets.Text(value=text or "", placeholder="text in title or description", description="Text")
+        self.previous = widgets.Button(description="◀ previous")
+        self.next = widgets.Button(description="next ▶")
+        self.label = widgets.HTML()
+        self.table = widgets.Output()
+        self.chart = widgets.Output()
+        self.message = widgets.HTML()
+        for control in (self.user, self.status, self.priority, self.created_from, self.created_to, self.text):
+            control.observe(self._filters_changed, names="value")
+        self.previous.on_click(lambda _: self.turn(-1))
+        self.next.on_click(lambda _: self.turn(1))
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.user, self.status]),
+                widgets.HBox([self.priority, self.created_from, self.created_to]),
+                self.text,
+                self.message,
+                widgets.HBox([self.previous, self.next, self.label]),
+                self.table,
+                self.chart,
+            ]
+        )
+        self.total = frames.count_tasks(database_url, **self.filters())
+        self.refresh()
+
+    def filters(self) -> dict[str, Any]:
+        """The controls' values as ``tasks_frame`` keyword arguments."""
+        user = self.user.value.strip()
+        return {
+            "user_id": self._user_ids.get(user, user) or None,
+            "completed": STATUS[self.status.value],
+            "priority": None if self.priority.value == ALL else self.priority.value,
+            "created_from": self.created_from.value,
+            "created_to": self.created_to.value,
+            "text": self.text.value or None,
+        }
+
+    def page_frame(self) -> pd.DataFrame:
+        """The current page of matching tasks, newest first."""
+        return frames.tasks_frame(self.database_url, **self.filters(), limit=self.page_size, offset=self.page * self.page_size)
+
+    def caption(self) -> str:
+        """Which rows the page shows, of how many."""
+        if not self.total:
+            return "No task matches these filters."
+        first = self.page * self.page_size + 1
+        last = min(self.total, first + self.page_size - 1)
+        return f"Tasks {first:,} to {last:,} of {self.total:,}, newest first."
+
+    def figure(self) -> Figure:
+        """Matching tasks created per week."""
+        from todo_data.figures import weekly
+
+        fig = weekly(frames.weekly_tasks(self.database_url, **self.filters()))
+        fig.axes[0].set_title("matching tasks created per week")
+        return fig
+
+    def turn(self, step: int) -> None:
+        """Go ``step`` pages forward or back, staying within the matches."""
+        last_page = max(0, (self.total - 1) // self.page_size)
+        self.page = min(max(0, self.page + step), last_page)
+        self.refresh(chart=False)
+
+    def _filters_changed(self, _change: Any) -> None:
+        self.page = 0
+        try:
+            self.total = frames.count_tasks(self.database_url, **self.filters())
+        except ConfigurationError as exc:
+            self.message.value = f"<b>{exc}</b>"
+            return
+        self.refresh()
+
+    def refresh(self, *, chart: bool = True) -> None:
+        """Redraw the page (and the chart) for the current filters; a bad filter shows its one-line message."""
+        import matplotlib.pyplot as plt
+
+        try:
+            page = self.page_frame()
+        except ConfigurationError as exc:
+            self.message.value = f"<b>{exc}</b>"
+            return
+        self.message.value = ""
+        self.label.value = self.caption()
+        self.previous.disabled = self.page == 0
+        self.next.disabled = (self.page + 1) * self.page_size >= self.total
+        self.table.clear_output(wait=True)
+        with self.table:
+            display(page)
+        if chart:
+            fig = self.figure()
+            self.chart.clear_output(wait=True)
+            with self.chart:
+                display(fig)
+            plt.close(fig)

@@ -1,0 +1,423 @@
+"""Notebook reports: parameters checked before any database work, papermill runs, self-contained HTML.
+
+The notebooks under ``notebooks/`` stay thin; this module is what they and ``todo-data report`` share:
+the run header, parameter validation, and turning an executed notebook into one HTML file that opens
+offline (no CDN script or font: the Mermaid drawing code and the figures are inside the file).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import tarfile
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.engine import URL
+
+from todo_data import migrations
+from todo_data.db import resolve_url
+from todo_data.errors import ConfigurationError, TodoDataError
+from todo_data.settings import backend_of, get_settings, mask_text, mask_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+MERMAID_VERSION = "11.12.0"
+MERMAID_TARBALL = f"https://registry.npmjs.org/mermaid/-/mermaid-{MERMAID_VERSION}.tgz"
+MERMAID_INTEGRITY = "sha512-ZudVx73BwrMJfCFmSSJT84y6u5brEoV8DOItdHomNLz32uBjNrelm7mg95X7g+C6UoQH/W6mBLGDEDv73JdxBg=="
+
+
+class ReportFailed(TodoDataError):
+    """A notebook stopped with an error; the message names the cell and the error in one line."""
+
+
+def notebooks_dir() -> Path:
+    """Where the numbered notebooks live: ``TODO_DATA_NOTEBOOKS``, else the project's ``notebooks/``."""
+    return Path(os.environ.get("TODO_DATA_NOTEBOOKS") or PROJECT_ROOT / "notebooks")
+
+
+def report_names() -> list[str]:
+    """The numbered notebooks, in order (``01-schema`` …)."""
+    return sorted(path.stem for path in notebooks_dir().glob("[0-9][0-9]-*.ipynb"))
+
+
+def notebook_path(name: str) -> Path:
+    """The notebook for a report name; accepts ``04-task-report``, ``04`` or ``task-report``."""
+    names = report_names()
+    matches = [n for n in names if name in (n, n[:2], n[3:], f"{n}.ipynb")]
+    if len(matches) != 1:
+        raise ConfigurationError(f"Unknown report {name!r}: choose one of {', '.join(names)} or 'all'.")
+    return notebooks_dir() / f"{matches[0]}.ipynb"
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One entry of a notebook's cell tagged ``parameters``."""
+
+    name: str
+    type_name: str
+    default: str
+    help: str
+
+
+_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "Optional[str]": str | None,
+    "Optional[int]": int | None,
+    "Optional[bool]": bool | None,
+    "Optional[date]": date | None,
+}
+
+
+def parameters(name: str) -> dict[str, Parameter]:
+    """The parameters a notebook declares, as papermill reads them (``name = default  # type: T  # help``)."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook_path(name)))
+    return {
+        key: Parameter(key, str(value["inferred_type_name"]), str(value["default"]), str(value["help"] or ""))
+        for key, value in found.items()
+    }
+
+
+def check_parameters(name: str, **values: Any) -> dict[str, Any]:
+    """Validate a notebook's parameters before it touches a database; a bad value is a one-line ConfigurationError.
+
+    Types come from the notebook's own parameters cell, so the notebook stays the one place they are declared.
+    """
+    declared = parameters(name)
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ConfigurationError(f"{name}: unknown parameter {', '.join(unknown)}; it takes {', '.join(declared)}.")
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        kind = _TYPES.get(declared[key].type_name)
+        if kind is None:
+            checked[key] = value
+            continue
+        try:
+            checked[key] = TypeAdapter(kind).validate_python(value, strict=isinstance(value, bool) or kind in (bool, bool | None))
+        except ValidationError:
+            shown = mask_text(repr(value), *_url_secrets(value))
+            raise ConfigurationError(
+                f"{name}: parameter {key} must be {declared[key].type_name}, not {shown} ({type(value).__name__})."
+            ) from None
+    if checked.get("database_url") is not None:
+        resolve_url(checked["database_url"])  # a malformed URL fails here, before any work
+    return checked
+
+
+def _url_secrets(value: Any) -> list[str]:
+    with contextlib.suppress(Exception):
+        password = resolve_url(str(value)).password
+        return [password] if password else []
+    return []
+
+
+def coerce_cli_value(text: str) -> Any:
+    """A ``-p KEY VALUE`` string as papermill's command line reads it: None, True/False, int, float or text."""
+    if text in ("None", "none", "null"):
+        return None
+    if text in ("True", "true"):
+        return True
+    if text in ("False", "false"):
+        return False
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return kind(text)
+    return text
+
+
+# --- what every report shows first -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Which database a report read (password masked), its revision, and when."""
+
+    title: str
+    database: str
+    backend: str
+    revision: str
+    head: str
+    generated_at: datetime
+
+    def markdown(self) -> str:
+        at_head = "at head" if self.revision == self.head else f"head is {self.head}"
+        return (
+            f"**Database** `{self.database}` ({self.backend}) · **revision** {self.revision} ({at_head}) · "
+            f"**generated** {self.generated_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+
+def run_info(title: str, database_url: str | URL | None = None) -> RunInfo:
+    """The run header of a report; reads only the revision table."""
+    url = resolve_url(database_url)
+    state = migrations.status(url)
+    return RunInfo(
+        title=title,
+        database=mask_url(url),
+        backend=backend_of(url),
+        revision=", ".join(state.current) or "none",
+        head=state.head,
+        generated_at=datetime.now(UTC),
+    )
+
+
+def setup_notebook() -> None:
+    """Short errors (one line, no traceback) and readable tables in a notebook; a no-op outside IPython."""
+    import pandas as pd
+
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_colwidth", 120)
+    with contextlib.suppress(ImportError):
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.InteractiveTB.set_mode("Minimal")
+            shell.run_line_magic("matplotlib", "inline")
+
+
+# --- running notebooks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """One report run: where its executed notebook and HTML went, and the one-line error if it failed."""
+
+    name: str
+    notebook: Path
+    html: Path | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ReportRun:
+    """Every report of one ``todo-data report`` call."""
+
+    results: list[ReportResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.results)
+
+
+def _ipc_kernel_manager() -> type:
+    """A kernel manager on local IPC sockets in a private temporary folder: no TCP port, nothing to eavesdrop."""
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._socket_dir = tempfile.mkdtemp(prefix="todo-data-kernel-")
+            self.transport = "ipc"
+            self.ip = str(Path(self._socket_dir) / "kernel")
+
+        def cleanup_resources(self, restart: bool = False) -> None:
+            super().cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    return IPCKernelManager
+
+
+@contextlib.contextmanager
+def _kernel_database_url(database_url: str | URL | None) -> Iterator[None]:
+    """Hand the URL to the kernel through DATABASE_URL, so no password is written into the executed notebook."""
+    if database_url is None:
+        yield
+        return
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url if isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+
+
+def run_report(
+    name: str,
+    *,
+    output_dir: str | Path = "reports",
+    parameters: Mapping[str, Any] | None = None,
+    database_url: str | URL | None = None,
+    show_code: bool = False,
+) -> ReportResult:
+    """Execute one notebook with papermill into ``DIR/NAME.ipynb`` and write ``DIR/NAME.html``.
+
+    A ``database_url`` (argument or parameter) reaches the kernel through the environment, never as an
+    injected parameter, so the executed notebook and the HTML hold no password.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source = notebook_path(name)
+    values = dict(parameters or {})
+    database_url = values.pop("database_url", None) or database_url
+    secrets = _url_secrets(database_url) if database_url else []
+    if os.environ.get("DATABASE_URL"):
+        secrets += _url_secrets(get_settings().database_url.get_secret_value())
+    check_parameters(source.stem, database_url=None, **values)
+    if database_url is not None:
+        resolve_url(database_url)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    executed = out / f"{source.stem}.ipynb"
+    html = out / f"{source.stem}.html"
+    error: str | None = None
+    with _kernel_database_url(database_url):
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=values,
+                cwd=str(source.parent),
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+                kernel_manager_class=_ipc_kernel_manager(),
+            )
+        except PapermillExecutionError as exc:
+            evalue = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+            error = f"{source.stem} failed in cell {exc.exec_count}: {exc.ename}: {evalue}"
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            error = f"{source.stem} could not run: {type(exc).__name__}: {first}"
+    if executed.exists():
+        scrub_notebook(executed, secrets)
+        write_html(executed, html, show_code=show_code)
+    return ReportResult(
+        name=source.stem,
+        notebook=executed,
+        html=html if html.exists() else None,
+        error=mask_text(error, *secrets) if error else None,
+    )
+
+
+def run_reports(
+    names: list[str],
+    *,
+    output_dir: str | Path = "reports",
+    parameters: Mapping[str, Any] | None = None,
+    database_url: str | URL | None = None,
+    show_code: bool = False,
+) -> ReportRun:
+    """Run several reports (``all`` expands to every numbered notebook); each is attempted even when one fails."""
+    if names == ["all"]:
+        names = report_names()
+    run = ReportRun()
+    for name in names:
+        run.results.append(run_report(name, output_dir=output_dir, parameters=parameters, database_url=database_url, show_code=show_code))
+    return run
+
+
+def scrub_notebook(path: Path, secrets: list[str]) -> None:
+    """Mask any password that reached an executed notebook (an error text, say), in outputs and metadata alike."""
+    if not secrets:
+        return
+    text = path.read_text()
+    cleaned = mask_text(text, *secrets)
+    if cleaned != text:
+        path.write_text(cleaned)
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def mermaid_js() -> str | None:
+    """Mermaid's browser bundle, fetched once from the npm registry (integrity checked) and cached; None offline.
+
+    ``TODO_DATA_MERMAID_JS`` points at a local copy instead (for machines without the registry).
+    """
+    override = os.environ.get("TODO_DATA_MERMAID_JS")
+    if override:
+        return Path(override).read_text()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "todo-data" / f"mermaid-{MERMAID_VERSION}.min.js"
+    if cache.exists():
+        return cache.read_text()
+    try:
+        with urllib.request.urlopen(MERMAID_TARBALL, timeout=60) as response:
+            payload = response.read()
+    except OSError:
+        return None
+    algorithm, _, expected = MERMAID_INTEGRITY.partition("-")
+    if base64.b64encode(hashlib.new(algorithm, payload).digest()).decode() != expected:
+        raise ConfigurationError(f"mermaid {MERMAID_VERSION} from the npm registry failed its integrity check; not using it.")
+    with tarfile.open(fileobj=io.BytesIO(payload)) as archive:
+        member = archive.extractfile("package/dist/mermaid.min.js")
+        assert member is not None
+        script = member.read().decode()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(script)
+    return script
+
+
+def _has_mermaid(notebook: nbformat.NotebookNode) -> bool:
+    return any("text/vnd.mermaid" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+def _drop_widget_views(notebook: nbformat.NotebookNode) -> None:
+    """Interactive widgets need a live kernel; the HTML keeps the static outputs beside them."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data:
+                continue
+            kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
+
+
+def write_html(notebook_file: Path, html_file: Path, *, show_code: bool = False) -> Path:
+    """One self-contained HTML file: code hidden unless asked, figures inline, Mermaid drawn by an inline script."""
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(notebook_file, as_version=4)
+    _drop_widget_views(notebook)
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    exporter.log.setLevel(logging.ERROR)  # its alt-text notice is about matplotlib figures, which carry a heading instead
+    resources: dict[str, Any] = {"todo_mermaid_js": None}
+    if _has_mermaid(notebook):
+        script = mermaid_js()
+        resources["todo_mermaid_js"] = script.replace("</script", "<\\/script") if script else None
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    html_file.write_text(body)
+    return html_file
