@@ -208,3 +208,18 @@ def test_no_password_in_anything_a_report_writes(make_database, tmp_path: Path) 
     assert len(written) >= 5
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_nbval_runs_every_notebook_in_lax_mode(sampled_url: URL) -> None:
+    """nbval executes the committed notebooks top to bottom, as JupyterLab's Run All would, against DATABASE_URL."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "notebooks"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST")} | {"DATABASE_URL": url_text(sampled_url)},
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"\b\d+ passed\b", result.stdout) and " failed" not in result.stdout
