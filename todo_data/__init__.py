@@ -1,6 +1,9 @@
 """todo_data: the data tooling kit for the todo application's database (SQLite and PostgreSQL)."""
 
-from todo_data import figures, migrations
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from todo_data import migrations
 from todo_data.db import (
     dispose_engines,
     get_async_engine,
@@ -12,16 +15,41 @@ from todo_data.db import (
     session_scope,
 )
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
-from todo_data.explorer import Explorer
-from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
 from todo_data.indexes import IndexReport, index_report
 from todo_data.inspect import Schema, drift, er_diagram, read_schema
 from todo_data.models import Task, TaskRelationship, User, metadata
-from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
 from todo_data.sample import load_sample
 from todo_data.schemas import TaskCreate, TaskPublic, TasksPublic, TaskUpdate, UserCreate, UserPublic
 from todo_data.settings import Settings, get_settings, mask_url
 from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_report
+
+if TYPE_CHECKING:
+    from todo_data import figures
+    from todo_data.explorer import Explorer
+    from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
+    from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
+
+# Loaded on first use: matplotlib, ipywidgets, Arrow and nbconvert would slow every `todo-data` command.
+_LAZY = {
+    "figures": ("todo_data.figures", None),
+    "Explorer": ("todo_data.explorer", "Explorer"),
+    **{name: ("todo_data.frames", name) for name in ("count_tasks", "read_frame", "tasks_frame", "weekly_tasks")},
+    **{
+        name: ("todo_data.reports", name)
+        for name in ("ReportResult", "check_parameters", "run_info", "run_report", "run_reports", "setup_notebook")
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'todo_data' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ConfigurationError",
