@@ -194,3 +194,14 @@ def test_reports_on_a_database_without_the_schema(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
     empty = todo_data("summary", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}")
     assert_one_clean_error(empty, "has no table", "todo-data db upgrade")
+
+
+def test_sample_with_anomalies_plants_what_the_task_report_finds(tmp_path: Path) -> None:
+    from todo_data import task_report
+
+    url = f"sqlite:///{tmp_path / 'anomalies.db'}"
+    assert todo_data("db", "upgrade", "--database-url", url).returncode == 0
+    result = todo_data("sample", "--database-url", url, "--users", "30", "--tasks", "1500", "--anomalies")
+    assert result.returncode == 0, result.stderr
+    found = task_report(url).quality.set_index("check")["count"]
+    assert found["priority-outside-set"] > 0 and found["future-timestamp"] > 0 and found["updated-before-created"] > 0

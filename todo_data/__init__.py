@@ -18,7 +18,6 @@ from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationErro
 from todo_data.indexes import IndexReport, index_report
 from todo_data.inspect import Schema, drift, er_diagram, read_schema
 from todo_data.models import Task, TaskRelationship, User, metadata
-from todo_data.sample import load_sample
 from todo_data.schemas import TaskCreate, TaskPublic, TasksPublic, TaskUpdate, UserCreate, UserPublic
 from todo_data.settings import Settings, get_settings, mask_url
 from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_report
@@ -28,11 +27,13 @@ if TYPE_CHECKING:
     from todo_data.explorer import Explorer
     from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
     from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
+    from todo_data.sample import load_sample
 
 # Loaded on first use: matplotlib, ipywidgets, Arrow and nbconvert would slow every `todo-data` command.
 _LAZY = {
     "figures": ("todo_data.figures", None),
     "Explorer": ("todo_data.explorer", "Explorer"),
+    "load_sample": ("todo_data.sample", "load_sample"),
     **{name: ("todo_data.frames", name) for name in ("count_tasks", "read_frame", "tasks_frame", "weekly_tasks")},
     **{
         name: ("todo_data.reports", name)

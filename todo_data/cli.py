@@ -125,7 +125,13 @@ def _sample(args: argparse.Namespace) -> int:
     from todo_data import sample
 
     result = sample.load_sample(
-        args.database_url, users=args.users, tasks=args.tasks, seed=args.seed, append=args.append, if_empty=args.if_empty
+        args.database_url,
+        users=args.users,
+        tasks=args.tasks,
+        seed=args.seed,
+        append=args.append,
+        if_empty=args.if_empty,
+        anomalies=args.anomalies,
     )
     print(result.describe())
     return 0
@@ -206,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = sample.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true", help="add to tables that already hold rows")
     mode.add_argument("--if-empty", action="store_true", help="do nothing when the tables already hold rows")
+    sample.add_argument("--anomalies", action="store_true", help="plant a few data-quality problems for the task report to find")
     sample.set_defaults(handler=_sample)
 
     summary = commands.add_parser("summary", help="print row counts and task status", description="Print a short summary.")
