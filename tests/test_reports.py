@@ -79,9 +79,12 @@ def test_papermill_help_notebook_lists_every_parameter() -> None:
 # --- parameters ----------------------------------------------------------------------------------
 
 
-def test_check_parameters_accepts_and_converts_good_values() -> None:
-    checked = reports.check_parameters("05-explorer", database_url=None, created_from="2025-01-31", page_size=10, completed=None)
-    assert checked == {"database_url": None, "created_from": date(2025, 1, 31), "page_size": 10, "completed": None}
+def test_check_parameters_accepts_and_converts_good_values(tmp_path: Path) -> None:
+    database = tmp_path / "todo.db"
+    database.touch()
+    url = f"sqlite:///{database}"
+    checked = reports.check_parameters("05-explorer", database_url=url, created_from="2025-01-31", page_size=10, completed=None)
+    assert checked == {"database_url": url, "created_from": date(2025, 1, 31), "page_size": 10, "completed": None}
     assert reports.check_parameters("02-migrations", apply=True, target="003") == {"apply": True, "target": "003"}
 
 
@@ -223,3 +226,22 @@ def test_nbval_runs_every_notebook_in_lax_mode(sampled_url: URL) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert re.search(r"\b\d+ passed\b", result.stdout) and " failed" not in result.stdout
+
+
+def test_a_missing_sqlite_file_stops_a_report_before_any_work(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "todo.db"
+    with pytest.raises(ConfigurationError, match="does not exist: run `todo-data db upgrade`"):
+        reports.check_parameters("04-task-report", database_url=f"sqlite:///{missing}")
+    assert not missing.parent.exists(), "reading never creates the file or its folder"
+    assert reports.check_parameters("02-migrations", database_url=f"sqlite:///{missing}", apply=True)["apply"] is True
+
+
+def test_a_kernel_in_notebooks_reads_the_projects_embedded_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterLab starts kernels in notebooks/; the default is still the project's ./data/todo.db, not notebooks/data/."""
+    monkeypatch.chdir(ROOT / "notebooks")
+    embedded = ROOT / "data" / "todo.db"
+    if embedded.exists():
+        assert reports.check_parameters("01-schema", database_url=None)["database_url"] == f"sqlite:///{embedded}"
+    else:
+        with pytest.raises(ConfigurationError, match=re.escape(str(embedded))):
+            reports.check_parameters("01-schema", database_url=None)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL
 from todo_data import migrations
 from todo_data.db import resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
-from todo_data.settings import backend_of, get_settings, mask_text, mask_url
+from todo_data.settings import DEFAULT_SQLITE_PATH, backend_of, get_settings, mask_text, mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -119,12 +119,30 @@ def check_parameters(name: str, **values: Any) -> dict[str, Any]:
             raise ConfigurationError(
                 f"{name}: parameter {key} must be {declared[key].type_name}, not {shown} ({type(value).__name__})."
             ) from None
-    if checked.get("database_url") is not None:
-        resolve_url(checked["database_url"])  # a malformed URL fails here, before any work
+    if "database_url" in values:
+        checked["database_url"] = _report_database(name, checked.get("database_url"), apply=bool(checked.get("apply")))
     return checked
 
 
+def _report_database(name: str, database_url: str | None, *, apply: bool) -> str | None:
+    """The database a report reads, checked before any work: a malformed URL or a missing SQLite file stops it.
+
+    A notebook's kernel runs in ``notebooks/``; with no URL and no DATABASE_URL it reads the project's embedded
+    file (``./data/todo.db`` at the project root, where ``make demo`` puts it), not ``notebooks/data/todo.db``.
+    """
+    if database_url is None and not get_settings().database_url and Path.cwd().resolve() == notebooks_dir().resolve():
+        database_url = f"sqlite:///{PROJECT_ROOT / DEFAULT_SQLITE_PATH}"
+    url = resolve_url(database_url)  # a malformed URL fails here
+    if backend_of(url) == "sqlite" and url.database not in (None, "", ":memory:") and not Path(url.database).exists() and not apply:
+        raise ConfigurationError(
+            f"{name}: SQLite database {url.database} does not exist: run `todo-data db upgrade` (or `make demo`), or set DATABASE_URL."
+        )
+    return database_url
+
+
 def _url_secrets(value: Any) -> list[str]:
+    if isinstance(value, URL):
+        return [str(value.password)] if value.password else []
     with contextlib.suppress(Exception):
         password = resolve_url(str(value)).password
         return [password] if password else []
@@ -283,12 +301,11 @@ def run_report(
     source = notebook_path(name)
     values = dict(parameters or {})
     database_url = values.pop("database_url", None) or database_url
-    secrets = _url_secrets(database_url) if database_url else []
-    if os.environ.get("DATABASE_URL"):
-        secrets += _url_secrets(get_settings().database_url.get_secret_value())
-    check_parameters(source.stem, database_url=None, **values)
-    if database_url is not None:
-        resolve_url(database_url)
+    check_parameters(source.stem, **values)
+    # resolved here, in the caller's directory: the kernel runs in notebooks/, where ./data/todo.db is another file
+    given = database_url if database_url is None or isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
+    database_url = resolve_url(_report_database(source.stem, given, apply=bool(values.get("apply"))))
+    secrets = [str(database_url.password)] if database_url.password else []
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     executed = out / f"{source.stem}.ipynb"
