@@ -245,3 +245,22 @@ def test_a_kernel_in_notebooks_reads_the_projects_embedded_database(monkeypatch:
     else:
         with pytest.raises(ConfigurationError, match=re.escape(str(embedded))):
             reports.check_parameters("01-schema", database_url=None)
+
+
+def test_plain_papermill_applies_migrations_with_parameters(make_database, tmp_path: Path) -> None:
+    """`papermill notebooks/02-migrations.ipynb out.ipynb -p database_url URL -p apply True` works without todo-data."""
+    url = make_database("sqlite")
+    migrations.upgrade(url, "003")
+    out = tmp_path / "out.ipynb"
+    notebook = str(ROOT / "notebooks" / "02-migrations.ipynb")
+    parameters = ["-p", "database_url", url_text(url), "-p", "apply", "True"]
+    result = subprocess.run(
+        [str(BIN / "papermill"), notebook, str(out), *parameters, "--cwd", str(ROOT / "notebooks"), "--no-progress-bar"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert migrations.current(url) == (migrations.head(),)
+    assert "Upgraded from 003 to 004" in out.read_text()

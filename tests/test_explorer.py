@@ -1,0 +1,90 @@
+"""todo_data.explorer: the controls drive the page, the count and the chart, with bound parameters only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import matplotlib.pyplot as plt
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from todo_data import Explorer, read_frame
+from todo_data.errors import ConfigurationError
+from todo_data.sample import load_sample
+
+
+@pytest.fixture
+def sampled_url(head_url: URL) -> URL:
+    load_sample(head_url, users=8, tasks=400, seed=3)
+    return head_url
+
+
+def all_tasks(url: URL):
+    return read_frame("SELECT * FROM task", database_url=url)
+
+
+def test_changing_a_filter_changes_the_table_and_the_chart(sampled_url: URL) -> None:
+    explorer = Explorer(sampled_url, page_size=20)
+    tasks = all_tasks(sampled_url)
+    assert explorer.total == len(tasks) and len(explorer.page_frame()) == 20
+    assert explorer.caption() == f"Tasks 1 to 20 of {len(tasks):,}, newest first."
+    chart_before = explorer.figure().axes[0].lines[0].get_ydata().sum()
+    plt.close("all")
+
+    explorer.status.value = "open"
+    explorer.priority.value = "high"
+    expected = tasks[(~tasks["completed"]) & (tasks["priority"] == "high")]
+    assert explorer.total == len(expected)
+    page = explorer.page_frame()
+    assert set(page["id"]) <= set(expected["id"]) and (~page["completed"]).all() and (page["priority"] == "high").all()
+    chart_after = explorer.figure().axes[0].lines[0].get_ydata().sum()
+    plt.close("all")
+    assert chart_before == len(tasks) and chart_after == len(expected)
+
+
+def test_paging_walks_every_match_once(sampled_url: URL) -> None:
+    explorer = Explorer(sampled_url, completed=False, page_size=30)
+    seen: list[int] = []
+    while True:
+        seen += explorer.page_frame()["id"].tolist()
+        if explorer.next.disabled:
+            break
+        explorer.turn(1)
+    assert len(seen) == len(set(seen)) == explorer.total
+    explorer.turn(99)
+    assert explorer.next.disabled and not explorer.previous.disabled
+
+
+def test_user_by_email_and_dates(sampled_url: URL) -> None:
+    tasks = all_tasks(sampled_url)
+    user = read_frame("SELECT id, email FROM users ORDER BY email LIMIT 1", database_url=sampled_url).iloc[0]
+    explorer = Explorer(sampled_url, created_from=date(2025, 1, 1), created_to=date(2025, 6, 30))
+    explorer.user.value = user["email"]
+    in_range = tasks[
+        (tasks["user_id"] == user["id"]) & (tasks["created_at"] >= "2025-01-01T00:00:00Z") & (tasks["created_at"] < "2025-07-01T00:00:00Z")
+    ]
+    assert explorer.filters()["user_id"] == user["id"]
+    assert explorer.total == len(in_range)
+
+
+def test_text_full_of_sql_metacharacters_is_searched_literally(sampled_url: URL) -> None:
+    explorer = Explorer(sampled_url, text="'; DROP TABLE task; --")
+    assert explorer.total == 0 and explorer.caption() == "No task matches these filters."
+    explorer.text.value = "%"
+    assert explorer.total == 0, "% is a character here, not a wildcard"
+    engine = sa.create_engine(sampled_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM task")).scalar_one() == 400
+    engine.dispose()
+
+
+def test_bad_starting_values_are_one_line_errors(sampled_url: URL) -> None:
+    with pytest.raises(ConfigurationError, match="priority must be one of"):
+        Explorer(sampled_url, priority="urgent")
+    with pytest.raises(ConfigurationError, match="page_size"):
+        Explorer(sampled_url, page_size=0)
+    explorer = Explorer(sampled_url)
+    explorer.created_from.value = date(2025, 6, 1)
+    explorer.created_to.value = date(2025, 1, 1)
+    assert explorer.message.value.startswith("<b>") and "\n" not in explorer.message.value
