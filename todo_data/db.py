@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -52,13 +53,15 @@ def _sqlite_url(url: URL, *, read_only: bool) -> URL:
     return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
 
 
-def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN") -> None:
+def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN", read_only: bool = False) -> None:
     """Real transactions on SQLite (DDL included), foreign keys, WAL and a busy timeout on each connection."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling skips DDL; we issue BEGIN ourselves (SQLAlchemy's recipe).
         dbapi_connection.isolation_level = None
+        if read_only:  # mode=ro covers this file only: ATTACH could open it again writable
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
@@ -95,7 +98,9 @@ def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = Fa
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         # Migrations rebuild tables (SQLite's 12-step ALTER): foreign keys must be off or a DROP cascades.
-        install_sqlite_pragmas(engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN")
+        install_sqlite_pragmas(
+            engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN", read_only=read_only
+        )
     return engine
 
 
