@@ -205,3 +205,18 @@ def test_sample_with_anomalies_plants_what_the_task_report_finds(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     found = task_report(url).quality.set_index("check")["count"]
     assert found["priority-outside-set"] > 0 and found["future-timestamp"] > 0 and found["updated-before-created"] > 0
+
+
+def test_db_plan_traces_without_touching_the_database_and_strict_fails_without_lock_timeout(make_database) -> None:
+    url = make_database("postgresql")
+    migrations.upgrade(url, "001")
+    fill_seed_database(url)
+    before = table_snapshot(url, "task")
+    plan = todo_data("db", "plan", "--database-url", with_password(url), "--sample-tasks", "2000")
+    assert plan.returncode == 0, plan.stderr
+    assert "002" in plan.stdout and "ACCESS EXCLUSIVE" in plan.stdout and "rewrites: task" in plan.stdout
+    assert PASSWORD not in plan.stdout + plan.stderr and "Running upgrade" not in plan.stderr
+    strict = todo_data("db", "plan", "--database-url", with_password(url), "--strict", env={"LOCK_TIMEOUT": "0"})
+    assert strict.returncode == 1, strict.stdout[-2000:]
+    assert todo_data("db", "plan", "--database-url", with_password(url), "--strict").returncode == 0, "a lock_timeout is set"
+    assert migrations.current(url) == ("001",) and table_snapshot(url, "task") == before

@@ -28,12 +28,16 @@ if TYPE_CHECKING:
     from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
     from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
     from todo_data.sample import load_sample
+    from todo_data.trace import TraceReport
+    from todo_data.trace import trace as trace_migrations
 
 # Loaded on first use: matplotlib, ipywidgets, Arrow and nbconvert would slow every `todo-data` command.
 _LAZY = {
     "figures": ("todo_data.figures", None),
     "Explorer": ("todo_data.explorer", "Explorer"),
     "load_sample": ("todo_data.sample", "load_sample"),
+    "trace_migrations": ("todo_data.trace", "trace"),
+    "TraceReport": ("todo_data.trace", "TraceReport"),
     **{name: ("todo_data.frames", name) for name in ("count_tasks", "read_frame", "tasks_frame", "weekly_tasks")},
     **{
         name: ("todo_data.reports", name)
@@ -71,6 +75,7 @@ __all__ = [
     "TaskUpdate",
     "TasksPublic",
     "TodoDataError",
+    "TraceReport",
     "User",
     "UserCreate",
     "UserPublic",
@@ -102,5 +107,6 @@ __all__ = [
     "summary",
     "task_report",
     "tasks_frame",
+    "trace_migrations",
     "weekly_tasks",
 ]

@@ -144,6 +144,22 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_plan(args: argparse.Namespace) -> int:
+    from todo_data.trace import trace
+
+    if args.trace_url:
+        _URLS_GIVEN.append(args.trace_url)
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)  # the scratch copy's own upgrades are not news to the reader
+    try:
+        report = trace(args.database_url, trace_url=args.trace_url, target=args.revision, sample_tasks=args.sample_tasks)
+    finally:
+        migration_log.setLevel(level)
+    print(report.to_text())
+    return 1 if args.strict and not report.strict_failures().empty else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from todo_data import reports
 
@@ -203,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("range", metavar="FROM:TO")
     sql.add_argument("--dialect", choices=sorted(migrations.DIALECT_URLS), default=None, help="SQL dialect (default: the URL's)")
     add("stamp", _db_stamp, "record REVISION as current without running it").add_argument("revision")
+    plan = add("plan", _db_plan, "trace what each pending statement locks, rewrites and blocks, on a scratch copy; changes nothing")
+    plan.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    plan.add_argument("--trace-url", metavar="URL", default=None, help="trace on this staging copy instead of a scratch database")
+    plan.add_argument("--sample-tasks", type=int, default=0, metavar="N", help="fill the scratch database with N sample tasks")
+    plan.add_argument(
+        "--strict", action="store_true", help="exit 1 when a statement blocks reads on a table with rows and no lock_timeout is set"
+    )
 
     sample = commands.add_parser("sample", help="load generated sample data", description="Load deterministic sample data.")
     _url_option(sample)

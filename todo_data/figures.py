@@ -5,7 +5,7 @@ Each function returns its Figure; in a notebook the inline backend shows it. Not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -100,3 +100,9 @@ def open_age(frame: pd.DataFrame) -> Figure:
     ax.bar(frame.iloc[:, 0].astype(str), frame["tasks"], color=COLORS["open"])
     ax.set_ylabel("open tasks")
     return fig
+
+
+def mark_dangerous(frame: pd.DataFrame) -> Any:
+    """A statement table with the rows that have a ``danger`` reason shaded red (a pandas Styler)."""
+    shade = "background-color: #fbd5d5"
+    return frame.style.apply(lambda row: [shade if row.get("danger") else ""] * len(row), axis=1).hide(axis="index")

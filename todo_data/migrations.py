@@ -691,3 +691,10 @@ def lint(pending: list[PendingRevision]) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=LINT_COLUMNS)
+
+
+def trace(*args: Any, **kwargs: Any) -> Any:
+    """What each pending statement locks, rewrites and blocks, traced on a scratch copy: see :func:`todo_data.trace.trace`."""
+    from todo_data.trace import trace as _trace  # trace builds on this module
+
+    return _trace(*args, **kwargs)
