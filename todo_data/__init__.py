@@ -14,7 +14,7 @@ from todo_data.db import (
     run_async,
     session_scope,
 )
-from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
+from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
 from todo_data.indexes import IndexReport, index_report
 from todo_data.inspect import Schema, drift, er_diagram, read_schema
 from todo_data.models import Task, TaskRelationship, User, metadata
@@ -63,6 +63,7 @@ __all__ = [
     "Explorer",
     "IndexReport",
     "MigrationError",
+    "QueryError",
     "ReportResult",
     "Schema",
     "Settings",

@@ -22,3 +22,7 @@ class ConnectionFailed(TodoDataError):
 
 class MigrationError(TodoDataError):
     """A migration command cannot run on this database as it stands."""
+
+
+class QueryError(TodoDataError):
+    """The database refused a query: bad SQL, a missing column, or a write through a read-only reader."""

@@ -34,7 +34,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import NullType, TypeDecorator
 
 from todo_data.db import SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, get_engine, resolve_url, translate_errors
-from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
+from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
 from todo_data.models import Task, UTCDateTime, metadata
 from todo_data.settings import backend_of, mask_text, mask_url
 
@@ -58,10 +58,6 @@ _UTC = pa.timestamp("us", tz="UTC")
 _TARGETS = {"timestamp": _UTC, "date": pa.date32(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "string": pa.string()}
 _DRIVER_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _LOST_CONNECTION = ("server closed the connection", "terminating connection", "no connection to the server", "could not receive data")
-
-
-class QueryError(TodoDataError):
-    """The database refused a query: bad SQL, a missing column, or a write through a read-only reader."""
 
 
 # --- read_frame -----------------------------------------------------------------------------------
