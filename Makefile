@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo lab test screenshots lint clean
 
 install: $(STAMP)
 
@@ -21,9 +21,25 @@ demo: install
 	$(BIN)/todo-data summary
 	$(BIN)/todo-data report all --output-dir reports
 
+## lab: JupyterLab on notebooks/; without DATABASE_URL, against the embedded database (upgraded and sampled first)
+LAB_FLAGS := --notebook-dir=notebooks --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+ifeq ($(shell id -u),0)
+LAB_FLAGS += --allow-root
+endif
+lab: install
+ifndef DATABASE_URL
+	$(BIN)/todo-data db upgrade
+	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --if-empty
+endif
+	$(BIN)/jupyter lab $(LAB_FLAGS)
+
 ## test: lint, then the whole suite (PostgreSQL tests skip with a reason where no server answers)
 test: install lint
 	$(BIN)/pytest
+
+## screenshots: the README's pictures (docs/img/), made by the browser tests
+screenshots: install
+	TODO_DATA_SCREENSHOTS=docs/img $(BIN)/pytest tests/browser -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tarfile
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -422,6 +423,7 @@ def write_html(notebook_file: Path, html_file: Path, *, show_code: bool = False)
 
     notebook = nbformat.read(notebook_file, as_version=4)
     _drop_widget_views(notebook)
+    notebook.metadata["title"] = _title(notebook) or html_file.stem
     exporter = HTMLExporter(
         template_name="report",
         extra_template_basedirs=[str(TEMPLATES)],
@@ -436,5 +438,33 @@ def write_html(notebook_file: Path, html_file: Path, *, show_code: bool = False)
         script = mermaid_js()
         resources["todo_mermaid_js"] = script.replace("</script", "<\\/script") if script else None
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    html_file.write_text(body)
+    html_file.write_text(_with_contents(body))
     return html_file
+
+
+_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+
+
+def _title(notebook: nbformat.NotebookNode) -> str | None:
+    """The notebook's first Markdown heading, for the page's title."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
+
+
+def _with_contents(body: str) -> str:
+    """A table of contents of the section headings, placed before the first section."""
+    headings = list(_HEADING.finditer(body))
+    if len(headings) < 2:
+        return body
+    items = "".join(
+        f'<li class="todo-toc-h{level}"><a href="#{anchor}">{re.sub(r"<[^>]+>", "", text).strip()}</a></li>'
+        for level, anchor, text in (match.groups() for match in headings)
+    )
+    nav = f'<nav class="todo-toc" aria-label="Contents"><p class="todo-toc-title">Contents</p><ol>{items}</ol></nav>\n'
+    cell_start = body.rfind('<div class="jp-Cell ', 0, headings[0].start())
+    at = cell_start if cell_start >= 0 else headings[0].start()
+    return body[:at] + nav + body[at:]
