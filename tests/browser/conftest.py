@@ -62,9 +62,13 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, with no background traffic; Playwright drives it and downloads nothing."""
+    """Debian's Chromium, headless, with no background traffic; Playwright drives it and downloads nothing.
+
+    Per module: Playwright's synchronous API keeps an event loop running until it stops, and the async tests
+    elsewhere in the suite need the main thread without one.
+    """
     problem = _unavailable()
     if problem:
         if REQUIRE:
@@ -173,6 +177,27 @@ def sampled_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
     dispose_engines()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lab_database(request: pytest.FixtureRequest, sampled_url: URL) -> Iterator[URL]:
+    """The database the notebooks in JupyterLab read: the sampled SQLite file, then a sampled PostgreSQL database."""
+    if request.param == "sqlite":
+        yield sampled_url
+        return
+    from conftest import create_pg_database, drop_pg_database  # tests/conftest.py
+
+    from todo_data import load_sample
+    from todo_data.migrations import upgrade
+
+    url = create_pg_database()
+    try:
+        upgrade(url)
+        load_sample(url, users=40, tasks=1500, seed=0)
+        dispose_engines()
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 @dataclass(frozen=True)
 class Lab:
     """A running JupyterLab: its base URL, token and the folder it serves."""
@@ -219,9 +244,9 @@ def lab_command(port: int, token: str, root: Path, settings: Path, workspaces: P
     return command
 
 
-@pytest.fixture(scope="session")
-def lab(browser: Any, sampled_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab serving a copy of ``notebooks/`` (so autosave never writes outputs into the repository)."""
+@pytest.fixture(scope="module")
+def lab(browser: Any, lab_database: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab serving a copy of ``notebooks/`` (so autosave never writes outputs into the repository), kernels reading ``lab_database``."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -231,7 +256,7 @@ def lab(browser: Any, sampled_url: URL, tmp_path_factory: pytest.TempPathFactory
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     port, token = _free_port(), uuid.uuid4().hex
-    env = {**os.environ, "DATABASE_URL": sampled_url.render_as_string(hide_password=False), "JUPYTER_CONFIG_DIR": str(base / "config")}
+    env = {**os.environ, "DATABASE_URL": lab_database.render_as_string(hide_password=False), "JUPYTER_CONFIG_DIR": str(base / "config")}
     env.pop("TODO_DATA_NOTEBOOKS", None)
     log = (base / "lab.log").open("w")
     process = subprocess.Popen(

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from sqlalchemy.engine import URL
 
 from todo_data.reports import report_names
 
@@ -55,15 +56,16 @@ def loaded_images(panel: Any) -> int:
 
 
 @pytest.mark.parametrize("name", report_names())
-def test_notebook_runs_all_in_jupyterlab(name: str, lab: Any, watched: Any, shots: Path) -> None:
+def test_notebook_runs_all_in_jupyterlab(name: str, lab: Any, lab_database: URL, watched: Any, shots: Path) -> None:
     panel = open_and_run_all(watched, lab, name)
-    shot = shots / f"lab-{name}.png"
+    shot = shots / f"lab-{name}-{lab_database.get_backend_name()}.png"
     watched.page.screenshot(path=str(shot))
 
     assert error_outputs(panel) == [], f"{name} shows error output in JupyterLab; screenshot: {shot}"
     assert panel.locator(".jp-RenderedHTMLCommon table").count() >= 1, f"no table rendered; screenshot: {shot}"
     run_header = panel.locator(".jp-OutputArea-output[data-mime-type='text/markdown']").first.inner_text()
     assert "revision" in run_header and "generated" in run_header, run_header
+    assert f"({lab_database.get_backend_name()})" in run_header, f"the notebook read another database: {run_header}"
     assert watched.external_requests == [], watched.external_requests
 
 
