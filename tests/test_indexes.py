@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from todo_data import indexes
+from todo_data import dispose_engines, indexes
 from todo_data.db import get_engine
 from todo_data.errors import ConfigurationError, ConnectionFailed
 from todo_data.indexes import (
@@ -84,6 +84,10 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
     assert not STRUCTURAL & set(report.findings["rule"]), report.findings
     assert list(report.plans.columns) == PLAN_COLUMNS
     assert list(report.plans["query"]) == list(CANONICAL_QUERIES)
+    assert "generic-plan-regression" not in set(report.findings["rule"]), report.findings
+    plans = report.plans.set_index("query")
+    parameterised = plans["parameters"].astype(bool)
+    assert parameterised.sum() == 3 and plans.loc[~parameterised, "generic_plan"].isna().all()
 
     found = report.indexes.set_index("index")
     assert found.loc["ix_task_user_id_completed_created_at", "columns"] == "user_id, completed, created_at"
@@ -92,7 +96,7 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
     assert report.tables.set_index("table").loc["task", "rows_estimate"] > 0 or report.backend == "postgresql"
     if report.backend == "sqlite":
         # Without usage counters the plans say what serves the application: each canonical query uses its index.
-        plans = report.plans.set_index("query")
+        assert plans["generic_plan"].isna().all()  # generic plans are PostgreSQL's
         assert plans.loc["user_newest_tasks", "indexes_used"] == ["ix_task_user_id_created_at"]
         assert plans.loc["user_open_tasks", "indexes_used"] == ["ix_task_user_id_completed_created_at"]
         assert plans.loc["counts_by_status", "indexes_used"] == ["ix_task_completed"]
@@ -103,6 +107,11 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
         assert report.cache_hit == {"index": None, "table": None}
         assert report.top_queries is None and report.what_if is None
     else:
+        # Generic plans compare parameters with $1, and here sort or scan no more than the custom plans do.
+        generic = plans[parameterised]
+        assert generic["generic_plan"].str.contains("$1", regex=False).all()
+        assert not (generic["generic_temp_sort"] & ~generic["temp_sort"]).any()
+        assert not (generic["generic_full_scan"] & ~generic["full_scan"]).any()
         assert (found["scans"] >= 0).all()
         assert found.loc["pk_task", "primary"] and found.loc["uq_users_email", "unique"]
         assert report.what_if is None and any("CREATE EXTENSION hypopg" in note for note in report.notes)
@@ -205,6 +214,71 @@ def test_a_missing_index_is_recommended_back_with_what_if_costs(head_url: URL) -
     assert "newest_overall" not in " ".join(again.findings["evidence"])
     if postgres:
         assert again.what_if is not None and again.what_if.empty  # nothing left to simulate
+
+
+def _by_query(report: indexes.IndexReport, rule: str) -> dict[str, pd.Series]:
+    """A rule's findings keyed by the canonical query their evidence starts with."""
+    found = _rule(report, rule)
+    return {found.iloc[i]["evidence"].split(" ")[0]: found.iloc[i] for i in range(len(found))}  # iloc keeps None as None
+
+
+def _statements(sql: str) -> list[str]:
+    return [line for line in sql.splitlines() if line and not line.startswith("--")]
+
+
+def test_a_generic_plan_that_sorts_is_reported_and_each_fix_takes_it_away(make_database) -> None:
+    # Skewed owners (the busiest user has 1,328 of 10,000 tasks, the average 10): planned for the busiest user, a
+    # user's open tasks come off an index newest first; the generic plan, costed for 2 rows, sorts them instead.
+    url = _pg_database(make_database, users=1000, tasks=10000)
+    database = url.database
+    # random_page_cost 4 is PostgreSQL's default; set on this database, whatever the server's own configuration says.
+    _execute(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4')
+    report = index_report(url)
+
+    plans = report.plans.set_index("query")
+    open_tasks = plans.loc["user_open_tasks"]
+    assert not open_tasks["temp_sort"] and open_tasks["generic_temp_sort"]
+    assert "Sort Key: created_at DESC" in open_tasks["generic_plan"] and "$1" in open_tasks["generic_plan"]
+    assert open_tasks["generic_indexes_used"] == ["ix_task_user_id_completed_created_at"]
+    assert open_tasks["generic_cost"] < open_tasks["cost"]
+    assert pd.notna(plans.loc["task_dependencies", "generic_plan"]) and pd.isna(plans.loc["newest_overall", "generic_plan"])
+    found = _by_query(report, "generic-plan-regression")
+    finding = found["user_open_tasks"]
+    assert finding["severity"] == "medium" and finding["table"] == "task" and finding["alembic_op"] is None
+    assert finding["index"] == open_tasks["indexes_used"][0]
+    evidence = finding["evidence"]
+    assert "sorts its rows, which its custom plan avoids" in evidence
+    assert f"Index Scan Backward using {finding['index']} on task (cost=" in evidence  # the custom plan's key node
+    assert "/ Sort (cost=" in evidence and "rows=2)" in evidence  # the generic plan's, for an average user
+    assert "random_page_cost is 4 (database)" in evidence
+    ssd_fix, role_fix = _statements(finding["suggested_sql"])
+    assert ssd_fix == f"ALTER DATABASE {database} SET random_page_cost = 1.1;"
+    assert role_fix.startswith("ALTER ROLE ") and role_fix.endswith(f" IN DATABASE {database} SET plan_cache_mode = force_custom_plan;")
+    assert set(found) <= {"user_open_tasks", "user_newest_tasks"}  # task_dependencies: one index lookup either way
+
+    # The report left no prepared statement and no setting behind on its pooled, still read-only connection.
+    with get_engine(url, read_only=True).connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM pg_prepared_statements WHERE from_sql")).scalar_one() == 0
+        assert connection.execute(sa.text("SHOW plan_cache_mode")).scalar_one() == "auto"
+        assert connection.execute(sa.text("SHOW transaction_read_only")).scalar_one() == "on"
+
+    # A value that needs quoting reaches EXECUTE as a literal, not as SQL.
+    odd = index_report(url, canonical_user_id="it's 100%: odd\\").plans.set_index("query")
+    assert odd.loc["user_open_tasks", "generic_plan"] and odd.loc["user_open_tasks", "parameters"] == {"user_id": "it's 100%: odd\\"}
+
+    # Fix 1, for SSD storage: priced for it, the generic plan reads the index in order like the custom plan.
+    _execute(url, ssd_fix)
+    dispose_engines()  # new sessions pick up the database's settings
+    fixed = index_report(url)
+    assert _rule(fixed, "generic-plan-regression").empty, fixed.findings
+    assert not fixed.plans.set_index("query").loc["user_open_tasks", "generic_temp_sort"]
+
+    # Fix 2: back on the default page cost, the role's prepared statements are planned for their values.
+    _execute(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4', role_fix)
+    dispose_engines()
+    custom_only = _by_query(index_report(url), "generic-plan-regression")["user_open_tasks"]
+    assert custom_only["severity"] == "info" and custom_only["suggested_sql"] is None
+    assert "plan_cache_mode = force_custom_plan" in custom_only["evidence"]
 
 
 def test_unused_index_after_a_workload_names_the_planted_index_only(make_database) -> None:

@@ -2,7 +2,7 @@
 
 PostgreSQL checks follow PgHero (unused, duplicate, invalid indexes, tables read by sequential scans, bloat, cache
 hit rates, pg_stat_statements) and add foreign keys without an index, plans of the application's canonical
-queries and HypoPG what-if costs. SQLite keeps no usage counters, so its report rests on the catalog and on
+queries (also the generic plans prepared statements may switch to) and HypoPG what-if costs. SQLite keeps no usage counters, so its report rests on the catalog and on
 ``EXPLAIN QUERY PLAN`` over the same canonical queries. Everything is read through a read-only connection.
 
 On PostgreSQL the suggested SQL uses CONCURRENTLY, and the Alembic ops ``postgresql_concurrently=True``: in a
@@ -53,7 +53,22 @@ INDEX_COLUMNS = [
 ]
 TABLE_COLUMNS = ["table", "rows_estimate", "size_bytes", "total_bytes", "seq_scan", "idx_scan", "cache_hit", "dead_rows", "bloat_bytes"]
 TOP_QUERY_COLUMNS = ["query", "calls", "total_ms", "mean_ms", "rows"]
-PLAN_COLUMNS = ["query", "sql", "parameters", "plan", "indexes_used", "full_scan", "temp_sort", "cost"]
+PLAN_COLUMNS = [
+    "query",
+    "sql",
+    "parameters",
+    "plan",
+    "indexes_used",
+    "full_scan",
+    "temp_sort",
+    "cost",
+    # PostgreSQL, queries with parameters: the generic plan a prepared statement may switch to (None elsewhere)
+    "generic_plan",
+    "generic_indexes_used",
+    "generic_full_scan",
+    "generic_temp_sort",
+    "generic_cost",
+]
 WHAT_IF_COLUMNS = ["query", "suggested_sql", "cost_before", "cost_after", "index_used"]
 
 RULES = {
@@ -68,6 +83,7 @@ RULES = {
     "low-cache-hit": "Under 99% of table or index block reads were served from shared buffers.",
     "full-scan": "A canonical query reads its whole table because the index that serves it is missing.",
     "temp-sort": "A canonical query sorts its rows because no index delivers them in order.",
+    "generic-plan-regression": "Prepared, a canonical query's generic plan scans the whole table or sorts, which its custom plan avoids.",
 }
 
 MARKER = "/* todo_data.indexes */"  # leads every statement the report sends, so top_queries can leave them out
@@ -81,6 +97,7 @@ BLOAT_MIN_RATIO = 0.5  # B-trees filled by random inserts settle near 70%: only 
 BLOAT_MEDIUM_BYTES = 100 << 20  # PgHero's index_bloat_bytes default
 TOP_QUERIES_LIMIT = 20
 PG_NAME_MAX = 63
+SSD_RANDOM_PAGE_COST = 1.1  # the usual setting for SSD storage (PostgreSQL's default of 4 prices spinning disks)
 
 CANONICAL_QUERIES: dict[str, TextClause] = {
     "user_newest_tasks": sa.text("SELECT * FROM task WHERE user_id = :user_id ORDER BY created_at DESC LIMIT 50"),
@@ -564,7 +581,12 @@ def _sqlite_plan(connection: Connection, sql: str, params: dict[str, Any]) -> di
 
 
 def _pg_plan(connection: Connection, sql: str, params: dict[str, Any], *, text: bool = True) -> dict[str, Any]:
-    document = connection.execute(_sql(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar_one()
+    return _pg_explain(lambda options: connection.execute(_sql(f"EXPLAIN {options}{sql}"), params), text=text)
+
+
+def _pg_explain(explain: Callable[[str], Any], *, text: bool = True) -> dict[str, Any]:
+    """Indexes used, full scans, sorts and total cost of one plan; ``explain`` runs EXPLAIN with the options it is given."""
+    document = explain("(FORMAT JSON) ").scalar_one()
     if isinstance(document, str):
         document = json.loads(document)
     root = document[0]["Plan"]
@@ -579,8 +601,137 @@ def _pg_plan(connection: Connection, sql: str, params: dict[str, Any], *, text: 
         full_scan = full_scan or node.get("Node Type") == "Seq Scan"
         temp_sort = temp_sort or node.get("Node Type") in ("Sort", "Incremental Sort")
         stack.extend(node.get("Plans", []))
-    plan = "\n".join(connection.execute(_sql(f"EXPLAIN {sql}"), params).scalars()) if text else ""
+    plan = "\n".join(explain("").scalars()) if text else ""
     return {"plan": plan, "indexes_used": used, "full_scan": full_scan, "temp_sort": temp_sort, "cost": float(root["Total Cost"])}
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")  # a named parameter in CANONICAL_QUERIES' SQL
+_NO_PARAMETERS = {"no_parameters": True}  # the driver gets the text as it is: a '%' in a quoted value stays a '%'
+
+
+def _pg_generic_plan(
+    connection: Connection, sql: str, params: dict[str, Any], settings: dict[str, str] | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The generic plan of ``sql``: the one a prepared statement may switch to, planned without its parameters' values.
+
+    PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN) (16 has), so the statement is prepared under a unique name and
+    explained with EXECUTE under plan_cache_mode = force_generic_plan, set locally in a savepoint. A prepared
+    statement outlives a rollback: the savepoint's rollback undoes the settings, DEALLOCATE removes the statement,
+    and neither is left on the pooled connection. ``settings``: planner settings for this plan only.
+    Returns (plan, None), or (None, the error) where the server refuses (plan_cache_mode needs PostgreSQL 12).
+    """
+    names = list(dict.fromkeys(_PARAMETER.findall(sql)))
+    body = _PARAMETER.sub(lambda match: f"${names.index(match.group(1)) + 1}", sql)
+    # EXECUTE's arguments cannot be bind parameters: the server quotes each value, and EXECUTE casts it to the parameter's type.
+    values = [connection.execute(_sql("SELECT quote_nullable(CAST(:value AS text))"), {"value": params[n]}).scalar_one() for n in names]
+    statement = f"todo_data_generic_{uuid.uuid4().hex[:16]}"
+    execute = f"EXECUTE {statement}({', '.join(values)})" if values else f"EXECUTE {statement}"
+    savepoint = connection.begin_nested()
+    prepared = False
+    try:
+        connection.exec_driver_sql(f"{MARKER} PREPARE {statement} AS {body}", execution_options=_NO_PARAMETERS)
+        prepared = True
+        for name, value in {"plan_cache_mode": "force_generic_plan", **(settings or {})}.items():
+            connection.exec_driver_sql(f"{MARKER} SET LOCAL {name} = {value}")
+        plan = _pg_explain(
+            lambda options: connection.exec_driver_sql(f"{MARKER} EXPLAIN {options}{execute}", execution_options=_NO_PARAMETERS)
+        )
+        return plan, None
+    except DBAPIError as exc:
+        return None, _first_line(exc)
+    finally:
+        savepoint.rollback()
+        if prepared:
+            connection.exec_driver_sql(f"{MARKER} DEALLOCATE {statement}")
+
+
+def _key_nodes(plan: str) -> str:
+    """A plan's nodes with their costs and row estimates on one line, conditions and widths left out."""
+    nodes = (line.strip().removeprefix("->").strip() for line in plan.splitlines() if "(cost=" in line)
+    return " / ".join(re.sub(r"\s+", " ", re.sub(r" width=\d+", "", node)) for node in nodes)
+
+
+def _generic_columns(generic: dict[str, Any] | None) -> dict[str, Any]:
+    keys = ("plan", "indexes_used", "full_scan", "temp_sort", "cost")
+    return {f"generic_{key}": generic[key] if generic else None for key in keys}
+
+
+def _check_generic_plan(
+    connection: Connection, context: _Context, name: str, table: str, params: dict[str, Any], custom: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Explain a parameterised query's generic plan, and add a finding where it scans or sorts and the custom plan does not."""
+    sql = CANONICAL_QUERIES[name].text
+    generic, error = _pg_generic_plan(connection, sql, params)
+    if generic is None:
+        if error and not any(note.startswith("Generic plans") for note in context.notes):
+            context.notes.append(f"Generic plans of the canonical queries could not be explained: {error}")
+        return None
+    lost = [s for s, key in (("reads the whole table", "full_scan"), ("sorts its rows", "temp_sort")) if generic[key] and not custom[key]]
+    if not lost:
+        return generic
+    row = connection.execute(
+        _sql(
+            "SELECT current_setting('random_page_cost')::float8 AS random_page_cost, current_setting('plan_cache_mode') AS plan_cache_mode, "
+            "current_setting('cpu_operator_cost')::float8 AS cpu_operator_cost, current_database() AS database, current_user AS role, "
+            "(SELECT source FROM pg_settings WHERE name = 'random_page_cost') AS source"
+        )
+    ).one()
+    q = context.quote
+    # plan_cache_mode = auto uses the generic plan when it costs less than the average custom plan plus the custom
+    # plan's planning charge, 1000 * cpu_operator_cost * (relations + 1) (plancache.c); each canonical query reads one table.
+    planning = 1000 * row.cpu_operator_cost * 2
+    cheaper = generic["cost"] < custom["cost"] + planning
+    costs = f"{generic['cost']:.2f} against {custom['cost']:.2f} (+ {planning:.2f} for planning)"
+    evidence = (
+        f"{name} ({sql}), prepared, gets a generic plan that {' and '.join(lost)}, which its custom plan avoids. "
+        f"Custom plan, for the parameters in plans: {_key_nodes(custom['plan'])}. "
+        f"Generic plan, for an average value: {_key_nodes(generic['plan'])}. "
+    )
+    if cheaper:
+        evidence += (
+            f"Estimated at {costs}, the generic plan looks cheaper, so under "
+            "plan_cache_mode = auto PostgreSQL switches to it after a prepared statement's first five executions (psycopg "
+            "prepares a statement once it has run prepare_threshold = 5 times, asyncpg prepares every statement). "
+        )
+    else:
+        evidence += (
+            f"Estimated at {costs} for these parameters, it is used under plan_cache_mode = auto once the average "
+            "custom plan of the values the application passes costs more. "
+        )
+    fixes = []
+    if row.random_page_cost > SSD_RANDOM_PAGE_COST:
+        ssd, _error = _pg_generic_plan(connection, sql, params, {"random_page_cost": str(SSD_RANDOM_PAGE_COST)})
+        ssd_ok = ssd is not None and not any(ssd[key] and not custom[key] for key in ("full_scan", "temp_sort"))
+        evidence += f"random_page_cost is {row.random_page_cost:g} ({row.source}); "
+        if ssd is None:
+            evidence += f"the generic plan with {SSD_RANDOM_PAGE_COST} could not be explained."
+        elif ssd_ok:
+            evidence += f"with {SSD_RANDOM_PAGE_COST}, the usual value for SSD storage, the generic plan is: {_key_nodes(ssd['plan'])}."
+            fixes += [
+                "-- On SSD storage: random reads priced near sequential ones (new connections pick it up)",
+                f"ALTER DATABASE {q(row.database)} SET random_page_cost = {SSD_RANDOM_PAGE_COST};",
+            ]
+        else:
+            evidence += f"with {SSD_RANDOM_PAGE_COST} the generic plan still {' and '.join(lost)}, so only plan_cache_mode helps."
+    else:
+        evidence += f"random_page_cost is already {row.random_page_cost:g} ({row.source}), so only plan_cache_mode helps."
+    fixes += [
+        f"-- {'Or: plan' if fixes else 'Plan'} every execution for its values, for the role the application connects as (here {row.role})",
+        f"ALTER ROLE {q(row.role)} IN DATABASE {q(row.database)} SET plan_cache_mode = force_custom_plan;",
+    ]
+    severity = "medium" if cheaper else "low"
+    if row.plan_cache_mode == "force_generic_plan":
+        evidence += f" This connection has plan_cache_mode = force_generic_plan (role {row.role}): its prepared statements always use it."
+        severity = "medium"
+    elif row.plan_cache_mode == "force_custom_plan":
+        evidence += (
+            f" This connection has plan_cache_mode = force_custom_plan (role {row.role}), so its prepared statements never use the "
+            "generic plan; connections of other roles may."
+        )
+        severity, fixes = "info", []
+    index = custom["indexes_used"][0] if custom["indexes_used"] else None
+    context.add("generic-plan-regression", severity, table, index, evidence.strip(), "\n".join(fixes) or None, None)
+    return generic
 
 
 def _plans(connection: Connection, context: _Context, params: dict[str, Any], tables: set[str]) -> pd.DataFrame:
@@ -593,7 +744,10 @@ def _plans(connection: Connection, context: _Context, params: dict[str, Any], ta
             continue
         bound = _query_params(name, params)
         plan = explain(connection, statement.text, bound)
-        rows.append({"query": name, "sql": statement.text, "parameters": bound, **plan})
+        generic = None
+        if context.backend == "postgresql" and bound:
+            generic = _check_generic_plan(connection, context, name, serving.table, bound, plan)
+        rows.append({"query": name, "sql": statement.text, "parameters": bound, **plan, **_generic_columns(generic)})
         served = any(_serves(index, serving) for index in context.on(serving.table))
         if served or not (plan["full_scan"] or plan["temp_sort"]):
             continue
