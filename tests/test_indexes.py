@@ -316,6 +316,25 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
     assert scans["ix_task_title"] == 0 and all(scans[name] > 0 for name in used)
 
 
+def test_of_two_copies_the_one_queries_use_is_kept_and_never_called_unused(make_database) -> None:
+    """Following every fix must leave one copy: the duplicate finding drops the unused copy, not the used one."""
+    url = _pg_database(make_database, tasks=500)
+    _execute(url, "CREATE INDEX ix_zzz_title ON task (title DESC)", "ANALYZE")
+    _execute(url, "SELECT pg_stat_reset()")
+    _workload(url, "SELECT id FROM task WHERE title = 'Buy the new budget'", repeat=3, enable_seqscan="off", enable_bitmapscan="off")
+    # a copy made after the workload: it sorts first, so by name alone it would be the one to keep
+    _execute(url, "CREATE INDEX ix_aaa_title ON task (title)")
+
+    report = index_report(url)
+
+    scans = report.indexes.set_index("index")["scans"]
+    assert scans["ix_zzz_title"] > 0 and scans["ix_aaa_title"] == 0
+    duplicates = _rule(report, "duplicate-index")
+    assert list(duplicates["index"]) == ["ix_aaa_title"], duplicates
+    assert "duplicates ix_zzz_title" in duplicates.iloc[0]["evidence"]
+    assert "ix_zzz_title" not in set(_rule(report, "unused-index")["index"])
+
+
 def test_an_invalid_index_is_reported_and_its_fix_runs(make_database) -> None:
     url = _pg_database(make_database, users=5, tasks=200)  # 200 tasks, 5 owners: user_id repeats
     with pytest.raises(sa.exc.IntegrityError):

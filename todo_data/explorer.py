@@ -58,7 +58,10 @@ class Explorer:
             ensure_option=False,
         )
         self.status = widgets.ToggleButtons(
-            options=list(STATUS), value=next(k for k, v in STATUS.items() if v == completed), description="Status"
+            options=list(STATUS),
+            value=next(k for k, v in STATUS.items() if v == completed),
+            description="Status",
+            style={"button_width": "6.5em"},  # narrow enough to sit beside its label
         )
         self.priority = widgets.Dropdown(options=[ALL, *PRIORITIES], value=priority or ALL, description="Priority")
         self.created_from = widgets.DatePicker(value=created_from, description="From")

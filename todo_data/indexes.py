@@ -195,6 +195,11 @@ class _Index:
         """Which of two equal indexes to keep: the primary key, then a constraint's, then a unique one."""
         return 3 if self.primary else 2 if self.constraint_kind else 1 if self.unique else 0
 
+    @property
+    def keep_key(self) -> tuple[int, int]:
+        """Rank, then scans: of two equal plain indexes keep the one the planner uses (ties: the first name)."""
+        return (self.keep_rank, self.scans or 0)
+
     def display_columns(self) -> str:
         parts = []
         for key, plain, direction in zip(self.keys, self.plain, self.directions, strict=True):
@@ -241,6 +246,7 @@ class _Context:
     findings: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     suggestions: list[_Suggestion] = field(default_factory=list)
+    keepers: set[str] = field(default_factory=set)  # the copies a duplicate-index finding says to keep
 
     def add(self, rule: str, severity: str, table: str | None, index: str | None, evidence: str, sql: str | None, op: str | None) -> None:
         self.findings.append(
@@ -388,9 +394,10 @@ def _check_redundant(context: _Context) -> None:
         peers = [b for b in context.on(a.table) if b.name != a.name and _same_scope(a, b) and _covers_include(a, b)]
         # A copy in the opposite order is a duplicate too: a backward scan gives that order (errata 27).
         same = [b for b in peers if b.signature in (a.signature, _flip(a.signature))]
-        duplicates = [b for b in same if (b.keep_rank, a.name) > (a.keep_rank, b.name)]
+        duplicates = [b for b in same if (b.keep_key, a.name) > (a.keep_key, b.name)]
         if duplicates:
-            keeper = min(duplicates, key=lambda b: (-b.keep_rank, b.name))
+            keeper = min(duplicates, key=lambda b: (-b.keep_key[0], -b.keep_key[1], b.name))
+            context.keepers.add(keeper.name)
             sql, op = _drop_fix(context, a)
             evidence = (
                 f"{a.name} ({a.display_columns()}) duplicates {keeper.name} ({keeper.display_columns()}"
@@ -1142,6 +1149,8 @@ def _check_pg_usage(context: _Context, tables: list[dict[str, Any]]) -> None:
             continue
         if index.unique or index.primary or index.scans is None or index.scans > 0:
             continue
+        if index.name in context.keepers:
+            continue  # its copies are to be dropped first; advising to drop this one too would leave none
         window = _window(context)
         if index.name in fk_sole:
             context.add(
