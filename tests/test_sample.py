@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -275,3 +284,106 @@ def test_the_progress_bar_shows_when_asked_and_stays_off_stderr_that_is_no_termi
     load_sample(url, users=5, tasks=50, append=True, progress=True)
     err = capsys.readouterr().err
     assert "users" in err and "tasks" in err and "dependencies" in err and "row" in err
+
+
+# --- SQLite: the load runs in a child process (ADBC's copy of SQLite never opens the file in this one) --------------
+
+
+def _sqlite_head(make_database) -> URL:
+    url = make_database("sqlite")
+    migrations.upgrade(url)
+    return url
+
+
+def _sqlite_state(url: URL) -> tuple[Any, ...]:
+    """Row counts and every schema object with its SQL, read by a plain sqlite3 connection of its own."""
+    with contextlib.closing(sqlite3.connect(url.database)) as connection:
+        counts = [connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("users", "task", "task_relationships")]
+        objects = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").fetchall()
+    return counts, objects
+
+
+def _dangling(data: sample.SampleData) -> sample.SampleData:
+    """The same rows, but the last dependency points at a task that does not exist."""
+    parents = data.dependencies["parent_task_id"].to_pylist()
+    parents[-1] = data.tasks.num_rows + 1_000
+    return dataclasses.replace(data, dependencies=data.dependencies.set_column(1, "parent_task_id", pa.array(parents, pa.int32())))
+
+
+@pytest.mark.parametrize("append", [False, True])
+def test_a_constraint_failing_inside_the_loader_process_leaves_the_database_as_it_was(make_database, monkeypatch, append: bool) -> None:
+    url = _sqlite_head(make_database)
+    if append:
+        load_sample(url, users=10, tasks=300, seed=1)
+    before = _sqlite_state(url)
+    generate_rows = sample.generate
+    monkeypatch.setattr(sample, "generate", lambda *args, **kwargs: _dangling(generate_rows(*args, **kwargs)))
+
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):  # SQLite's own check, in the child
+        load_sample(url, users=10, tasks=400, seed=2, append=append)
+    assert _sqlite_state(url) == before  # rows, dropped and rebuilt indexes: all as they were
+    monkeypatch.undo()
+    assert load_sample(url, users=10, tasks=400, seed=2, append=append).tasks == 400  # no lock left behind
+
+
+def test_a_killed_loader_process_leaves_the_database_as_it_was_and_a_reader_never_sees_half_a_load(make_database, monkeypatch) -> None:
+    url = _sqlite_head(make_database)
+    before = _sqlite_state(url)
+    seen: list[tuple[Any, ...]] = []
+    load_rows = sample._load_rows
+
+    def kill_before_tasks(target: Any, table: str, rows: pa.Table, bar: Any) -> None:
+        if table == "task":  # the users are in and the indexes dropped, inside the child's open transaction
+            seen.append(_sqlite_state(url))
+            assert target.process.pid != os.getpid()
+            os.kill(target.process.pid, signal.SIGKILL)
+            target.process.wait()
+        load_rows(target, table, rows, bar)
+
+    monkeypatch.setattr(sample, "_load_rows", kill_before_tasks)
+    with pytest.raises(sqlite3.OperationalError, match="loader process ended with exit code -9"):
+        load_sample(url, users=10, tasks=400, seed=2)
+    assert seen == [before]  # this process held no transaction: its reader saw the committed state, nothing of the load
+    assert _sqlite_state(url) == before
+    monkeypatch.undo()
+    assert load_sample(url, users=10, tasks=400, seed=2).tasks == 400
+
+
+CRASH_AT_COMMIT = """
+import os, signal, sys
+from todo_data import sample
+
+def crash(target):  # every row is in and every index rebuilt; the parent dies instead of saying COMMIT
+    print(target.process.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+sample._SqliteTarget.commit = crash
+sample.load_sample(sys.argv[1], users=10, tasks=400, seed=2)
+"""
+
+
+def test_a_parent_killed_before_commit_leaves_the_database_as_it_was(make_database) -> None:
+    url = _sqlite_head(make_database)
+    before = _sqlite_state(url)
+    parent = subprocess.run([sys.executable, "-c", CRASH_AT_COMMIT, str(url)], capture_output=True, text=True, timeout=120, check=False)
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    child = int(parent.stdout.split()[0])
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(child).wait(timeout=30)  # it reads end of input, rolls back and exits
+
+    with contextlib.closing(sqlite3.connect(url.database, timeout=10, isolation_level=None)) as connection:
+        connection.execute("BEGIN IMMEDIATE")  # the write lock is free again
+        connection.execute("ROLLBACK")
+    assert _sqlite_state(url) == before
+
+
+def test_a_sqlite_file_uri_loads_and_an_in_memory_database_is_refused(make_database) -> None:
+    url = _sqlite_head(make_database)
+    assert sample._sqlite_write_uri(url) == f"{Path(url.database).as_uri()}?mode=rw"  # never creates a missing file
+    file_uri = url.set(database=f"file:{url.database}", query={"uri": "true"})
+    assert load_sample(file_uri, users=3, tasks=30).tasks == 30
+    assert _counts(url)["task"] == 30
+    read_only = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
+    assert sample._sqlite_write_uri(read_only) == f"file:{url.database}?mode=ro"  # a mode the URL asks for stands
+    with pytest.raises(ConfigurationError, match="in-memory database"):
+        sample._sqlite_write_uri(url.set(database=":memory:"))

@@ -2,18 +2,25 @@
 
 Users own a Zipf-like number of tasks; timestamps span two years in UTC; priorities and completion depend
 on a task's age; dependencies form a DAG (a task waits on an older task of its owner). PostgreSQL loads
-through ADBC (COPY BINARY); SQLite through ``executemany``; into empty tables both drop the secondary
-indexes and constraints first and restore them exactly afterwards, inside the same transaction.
+through ADBC (COPY BINARY); SQLite through ADBC's bulk ingest, in a child process; into empty tables both drop
+the secondary indexes and constraints first and restore them exactly afterwards, inside the same transaction.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import inspect
+import json
+import re
+import sqlite3
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
@@ -22,7 +29,7 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
-from todo_data.db import describe_connection_error, get_engine, resolve_url, translate_errors
+from todo_data.db import SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES
 from todo_data.settings import backend_of, mask_url
@@ -521,52 +528,73 @@ class _PostgresTarget(_Target):
 
 
 class _SqliteTarget(_Target):
-    """SQLite on one of the engine's own connections: ``executemany`` inside ``BEGIN IMMEDIATE``.
+    """SQLite through ADBC's bulk ingest (Arrow columns bound in C), run by a child process that alone touches the file.
 
-    Not ADBC here: its driver carries a second copy of SQLite, and two copies in one process can drop each
-    other's POSIX locks on the same file (https://sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application).
-    Constraints live in SQLite's table definitions, so only ``CREATE INDEX`` indexes are dropped and rebuilt.
+    A child, not this process: the ADBC driver carries its own copy of SQLite, and two copies in one process can drop
+    each other's POSIX locks on the same file (https://sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application).
+    Every statement of the load runs in the child's one ``BEGIN IMMEDIATE`` transaction; this process opens no connection
+    of its own for the load and holds no transaction meanwhile. The child commits only when told to: if this process dies, the child reads end of input and
+    rolls back; if the child dies, SQLite discards the uncommitted transaction. Constraints live in SQLite's table
+    definitions, so only ``CREATE INDEX`` indexes are dropped and rebuilt.
     """
 
-    raw: Any = None
-    saved_synchronous: int | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     def open(self) -> None:
-        self.raw = get_engine(self.url).raw_connection()
-        self.connection = self.raw.driver_connection  # autocommit: BEGIN and COMMIT are ours (db.install_sqlite_pragmas)
-        self.saved_synchronous = self.connection.execute("PRAGMA synchronous").fetchone()[0]
-        if self.saved_synchronous > 1:
+        uri = _sqlite_write_uri(self.url)
+        source = f"from __future__ import annotations\n{inspect.getsource(_sqlite_child)}\n_sqlite_child()\n"
+        command = [sys.executable, "-P", "-c", source]  # -P: a module in the working folder cannot shadow the child's imports
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
+        try:
+            self._call({"op": "connect", "uri": uri})
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(describe_connection_error(exc, self.url)) from None
+        self.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        self.execute("PRAGMA foreign_keys = ON")  # as every engine connection: the rows are checked on the way in
+        if self.execute("PRAGMA synchronous")[0][0] > 1:
             # NORMAL skips the fsync per commit (WAL: at checkpoints only); a failed load still rolls back. The cost:
-            # a power cut right after the load may lose it (never corrupts a WAL database). Set outside a transaction.
-            self.connection.execute("PRAGMA synchronous = NORMAL")
-        self.connection.execute("BEGIN IMMEDIATE")  # the write lock now: one loader at a time, no lock upgrade later
+            # a power cut right after the load may lose it (never corrupts a WAL database). Only the child's connection has it.
+            self.execute("PRAGMA synchronous = NORMAL")
+        self.execute("BEGIN IMMEDIATE")  # the write lock now: one loader at a time, no lock upgrade later
 
     def close(self) -> None:
-        if self.raw is None:
+        if self.process is None:
             return
+        process, self.process = self.process, None
         try:
-            if self.saved_synchronous is not None:
-                self.connection.execute(f"PRAGMA synchronous = {int(self.saved_synchronous)}")
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]  # end of input: the child rolls back what is not committed
+            try:
+                process.wait(timeout=SQLITE_CHILD_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()  # an uncommitted transaction dies with it
+                process.wait()
         finally:
-            self.raw.close()
-            self.raw = None
+            process.stdout.close()  # type: ignore[union-attr]
+            self.stderr.close()
 
     def commit(self) -> None:
-        self.connection.execute("COMMIT")
+        self.execute("COMMIT")
 
     def rollback(self) -> None:
-        if self.raw is not None and self.connection.in_transaction:
-            self.connection.execute("ROLLBACK")
+        """Nothing to send: :meth:`close` ends the child's input, and the child rolls back what it did not commit."""
 
     def execute(self, statement: str) -> list[tuple[Any, ...]]:
-        return self.connection.execute(statement).fetchall()
+        return [tuple(row) for row in self._call({"op": "execute", "sql": statement})]
 
     def copy(self, table: str, rows: pa.RecordBatchReader) -> None:
-        names = rows.schema.names
-        insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        for batch in rows:
-            columns = [_sqlite_datetime_text(column) if pa.types.is_timestamp(column.type) else column for column in batch.columns]
-            self.connection.executemany(insert, zip(*(column.to_pylist() for column in columns), strict=True))
+        schema = pa.schema([field.with_type(pa.string()) if pa.types.is_timestamp(field.type) else field for field in rows.schema])
+        self._send({"op": "copy", "table": table})
+        try:
+            with pa.ipc.new_stream(self.process.stdin, schema) as writer:  # type: ignore[union-attr]
+                for batch in rows:
+                    columns = [_sqlite_datetime_text(column) if pa.types.is_timestamp(column.type) else column for column in batch.columns]
+                    writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+            self.process.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            raise self._gone() from None
+        self._reply()
 
     def drop_secondary(self) -> list[str]:
         names = ", ".join(f"'{table}'" for table in self.tables)
@@ -581,6 +609,117 @@ class _SqliteTarget(_Target):
         if self.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"):
             for table in self.tables:
                 self.execute(f"ANALYZE {table}")
+
+    def _call(self, request: dict[str, Any]) -> Any:
+        self._send(request)
+        return self._reply()
+
+    def _send(self, request: dict[str, Any]) -> None:
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
+            self.process.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            raise self._gone() from None
+
+    def _reply(self) -> Any:
+        """The child's answer to the last request; its error raised as the ``sqlite3`` error of the same name."""
+        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise self._gone()
+        reply = json.loads(line)
+        if "error" in reply:
+            error = getattr(sqlite3, reply["kind"], None)
+            raise (error if isinstance(error, type) and issubclass(error, sqlite3.Error) else sqlite3.DatabaseError)(reply["error"])
+        return reply["result"]
+
+    def _gone(self) -> sqlite3.Error:
+        """The error for a child that stopped answering: its exit code and the last line it wrote to stderr."""
+        code = self.process.wait()  # type: ignore[union-attr]
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode(errors="replace").strip().splitlines()
+        return sqlite3.OperationalError(f"The SQLite loader process ended with exit code {code}" + (f": {lines[-1]}" if lines else ""))
+
+
+SQLITE_CHILD_EXIT_SECONDS = 10  # what the child gets to roll back and close after its input ends, before it is killed
+
+
+def _sqlite_write_uri(url: URL) -> str:
+    """A ``file:`` URI for the child's connection: read-write and never creating the file, unless a ``file:`` URL says otherwise."""
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        raise ConfigurationError(
+            "Sample data goes into a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db."
+        )
+    if database.startswith("file:"):  # the URI's own mode (say ro) stands
+        return database if re.search(r"[?&]mode=", database) else f"{database}{'&' if '?' in database else '?'}mode=rw"
+    return f"{Path(database).resolve().as_uri()}?mode=rw"
+
+
+def _sqlite_child() -> None:
+    """The loader process's side of :class:`_SqliteTarget`, run by ``python -c`` (it imports nothing of todo_data).
+
+    One JSON request per line on stdin (an Arrow IPC stream follows each ``copy``), one JSON reply per line on stdout.
+    At end of input it rolls back whatever was not committed and exits.
+    """
+    import contextlib
+    import json
+    import re
+    import sys
+
+    import adbc_driver_manager
+    import adbc_driver_sqlite
+    import pyarrow as pa
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    database = connection = None
+
+    def run(sql: str) -> list[list[object]]:
+        statement = adbc_driver_manager.AdbcStatement(connection)
+        try:
+            statement.set_sql_query(sql)
+            handle, _ = statement.execute_query()
+            table = pa.RecordBatchReader._import_from_c(handle.address).read_all()
+        finally:
+            statement.close()
+        return [list(row) for row in zip(*(column.to_pylist() for column in table.columns), strict=True)]
+
+    def ingest(table: str) -> int:
+        stream = pa.ipc.open_stream(requests)
+        statement = adbc_driver_manager.AdbcStatement(connection)
+        try:
+            statement.set_options(**{"adbc.ingest.target_table": table, "adbc.ingest.mode": "adbc.ingest.mode.append"})
+            statement.bind_stream(pa.RecordBatchReader.from_batches(stream.schema, (batch for batch in stream)))
+            return statement.execute_update()
+        finally:
+            statement.close()
+            with contextlib.suppress(Exception):
+                for _batch in stream:  # what a failed ingest left unread: the parent is still writing it
+                    pass
+
+    while line := requests.readline():
+        request = json.loads(line)
+        try:
+            if request["op"] == "connect":
+                database = adbc_driver_sqlite.connect(request["uri"])
+                connection = adbc_driver_manager.AdbcConnection(database)
+                result = None
+            elif request["op"] == "execute":
+                result = run(request["sql"])
+            else:
+                result = ingest(request["table"])
+            reply = {"result": result}
+        except Exception as exc:
+            message = re.sub(r"^[A-Z_]+: (\[SQLite\] )?", "", (str(exc).strip().splitlines() or [""])[0])  # ADBC's status prefix
+            kind = "IntegrityError" if "constraint failed" in message else type(exc).__name__  # ADBC's ingest says InternalError
+            reply = {"error": message, "kind": kind}
+        replies.write(json.dumps(reply).encode() + b"\n")
+        replies.flush()
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            run("ROLLBACK")  # fails harmlessly after a COMMIT
+        connection.close()
+    if database is not None:
+        database.close()
 
 
 def _sqlite_datetime_text(column: pa.Array) -> pa.Array:
