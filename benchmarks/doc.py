@@ -30,7 +30,7 @@ LOAD_PEERS = {
     "orm_add_all": "SQLModel `session.add_all`, extrapolated",
 }
 SQLITE_LOAD_PEERS = {
-    "load_sample": "`load_sample` (`todo-data sample`): `executemany`, indexes dropped and rebuilt, one transaction",
+    "load_sample": "`load_sample` (`todo-data sample`): ADBC bulk ingest in a child process, foreign keys checked, indexes dropped and rebuilt, one transaction",
     "floor": "floor: `executemany` into tables without secondary indexes + index build",
     "floor_adbc": "floor: ADBC bulk ingest (Arrow bound in C) into tables without secondary indexes + index build",
     "copy_indexed": "`executemany` with every index present (SQLite's COPY)",
@@ -190,6 +190,8 @@ def render_load(backend: str, data: dict[str, Any], results: dict[str, Any], out
             )
         if found and peer == found[0]:
             notes.append("**the floor** (fastest way in)")
+        if run.get("child_peak_rss"):
+            notes.append(f"its largest child process peaked at {megabytes(run['child_peak_rss'])}")
         all_runs = ok_runs(runs)
         if len(all_runs) > 1:
             notes.append("runs: " + ", ".join(seconds(load_time(r)) for r in all_runs))
@@ -223,16 +225,11 @@ def render_load(backend: str, data: dict[str, Any], results: dict[str, Any], out
 
 def load_why(backend: str, load: dict[str, Any], sample: dict[str, Any], found: Any, value: float) -> str:
     if backend == "sqlite" and found and found[0] == "floor_adbc":
-        plain = best(load.get("floor"))
-        if plain:
-            return (
-                f"The floor here is ADBC's bulk ingest, which binds the Arrow columns in C; `load_sample` turns every row into a "
-                f"Python tuple for `sqlite3.executemany`; with that technique the floor takes {seconds(load_time(plain))}, "
-                f"and `load_sample` is {ratio(load_time(sample) / load_time(plain))} that. `load_sample` keeps `executemany` on purpose: the ADBC driver "
-                "carries its own copy of SQLite, and two copies in one process can drop each other's POSIX locks on the same file. "
-                "Running the ADBC ingest in a child process of its own (which holds no other connection to the file) would reach "
-                "the floor plus that process's start."
-            )
+        return (
+            "The floor is ADBC's bulk ingest on a connection with SQLite's default of foreign keys off; `load_sample` uses the same "
+            "ingest, but checks every reference (as every todo_data connection does) and starts a child process for it: the ADBC "
+            "driver carries its own copy of SQLite, and two copies in one process can drop each other's POSIX locks on the same file."
+        )
     return f"`load_sample` took {ratio(value)} the floor's time on the same rows."
 
 
@@ -446,6 +443,10 @@ def query_why(backend: str, name: str, query: dict[str, Any], p50_ns: float, fou
                 f"({better['execution_ms']:.2f} ms, plan below). Either that server setting, or `plan_cache_mode = force_custom_plan` "
                 "on the application's connections, fixes it; no index change does (a partial index on open tasks gets the same generic plan)."
             )
+        text += (
+            " `todo_data.index_report` (notebook `03-index-usage`) finds this as `generic-plan-regression`, with both plans "
+            "and these fixes as SQL (see [indexes.md](indexes.md#prepared-statements-the-generic-plan))."
+        )
         text += (
             f" SQLModel's statement, which binds the LIMIT as a parameter as well, was not caught: "
             f"{millis(percentile(query['session_ns'], 0.5))} at the median, session included."

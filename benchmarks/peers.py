@@ -675,6 +675,7 @@ def main(argv: list[str]) -> int:
             "cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
             "baseline_rss": baseline,
             "peak_rss": after.ru_maxrss * 1024,  # kilobytes on Linux
+            "child_peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,  # the largest waited-for child
             **_describe(value),
         }
         del value
