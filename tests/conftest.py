@@ -224,3 +224,35 @@ def _plain(value):
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == " " and value[13] == ":":
         return datetime.fromisoformat(value).isoformat(sep=" ")  # SQLite keeps timestamps as text
     return value
+
+
+# --- PostgreSQL statements and workloads, for the index report's tests ------------------------------------
+
+
+def run_sql(url: URL, *statements: str, autocommit: bool = False) -> None:
+    """Run statements in one transaction (or autocommit), on a connection of their own."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT" if autocommit else None)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def run_workload(url: URL, *statements: str, repeat: int = 1, **settings: str) -> None:
+    """Run statements in one session, then make PostgreSQL publish its usage counters before returning."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name, value in settings.items():
+                connection.exec_driver_sql(f"SET {name} = {value}")
+            for _ in range(repeat):
+                for statement in statements:
+                    connection.execute(sa.text(statement)).all()
+            # Counters are flushed asynchronously; this asks for a flush when the backend goes idle, which has
+            # happened once the next statement returns.
+            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+            connection.exec_driver_sql("SELECT 1")
+    finally:
+        engine.dispose()

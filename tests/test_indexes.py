@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import run_sql, run_workload
 from sqlalchemy.engine import URL
 
 from todo_data import dispose_engines, indexes
@@ -31,39 +32,11 @@ from todo_data.sample import load_sample
 STRUCTURAL = {"duplicate-index", "redundant-prefix-index", "fk-without-index", "invalid-index", "full-scan", "temp-sort"}
 
 
-def _execute(url: URL, *statements: str, autocommit: bool = False) -> None:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT" if autocommit else None)
-    try:
-        with engine.begin() as connection:
-            for statement in statements:
-                connection.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
 def _pg_database(make_database, *, users: int = 10, tasks: int = 300) -> URL:
     url = make_database("postgresql")
     upgrade(url)
     load_sample(url, users=users, tasks=tasks)
     return url
-
-
-def _workload(url: URL, *statements: str, repeat: int = 1, **settings: str) -> None:
-    """Run statements in one session, then make PostgreSQL publish its usage counters before returning."""
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for name, value in settings.items():
-                connection.exec_driver_sql(f"SET {name} = {value}")
-            for _ in range(repeat):
-                for statement in statements:
-                    connection.execute(sa.text(statement)).all()
-            # Counters are flushed asynchronously; this asks for a flush when the backend goes idle, which has
-            # happened once the next statement returns.
-            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
-            connection.exec_driver_sql("SELECT 1")
-    finally:
-        engine.dispose()
 
 
 def _rule(report: indexes.IndexReport, rule: str) -> pd.DataFrame:
@@ -120,7 +93,7 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
 
 def test_planted_duplicates_prefixes_and_unindexed_foreign_keys_are_found_and_the_fixes_run(head_url: URL) -> None:
     load_sample(head_url, users=10, tasks=300)
-    _execute(
+    run_sql(
         head_url,
         "CREATE INDEX ix_users_email ON users (email)",  # the same column as the unique constraint
         "CREATE INDEX ix_task_created_at_desc ON task (created_at DESC)",  # ix_task_created_at scanned backward
@@ -171,7 +144,7 @@ def test_planted_duplicates_prefixes_and_unindexed_foreign_keys_are_found_and_th
         assert fk["alembic_op"] == 'op.create_index("ix_task_relationships_child_task_id", "task_relationships", ["child_task_id"])'
 
     # The suggested SQL runs as it is, and afterwards the report has nothing structural left to say.
-    _execute(head_url, *_fixes(report, "duplicate-index", "redundant-prefix-index", "fk-without-index"), autocommit=True)
+    run_sql(head_url, *_fixes(report, "duplicate-index", "redundant-prefix-index", "fk-without-index"), autocommit=True)
     again = index_report(head_url)
     assert not STRUCTURAL & set(again.findings["rule"]), again.findings
     assert {"ix_users_email", "ix_task_created_at_desc", "ix_task_user_id"}.isdisjoint(again.indexes["index"])
@@ -180,10 +153,10 @@ def test_planted_duplicates_prefixes_and_unindexed_foreign_keys_are_found_and_th
 
 def test_a_missing_index_is_recommended_back_with_what_if_costs(head_url: URL) -> None:
     load_sample(head_url, users=10, tasks=2000)
-    _execute(head_url, "DROP INDEX ix_task_created_at")
+    run_sql(head_url, "DROP INDEX ix_task_created_at")
     postgres = head_url.get_backend_name() == "postgresql"
     if postgres:
-        _execute(head_url, "CREATE EXTENSION hypopg")
+        run_sql(head_url, "CREATE EXTENSION hypopg")
     report = index_report(head_url)
 
     plan = report.plans.set_index("query").loc["newest_overall"]
@@ -208,7 +181,7 @@ def test_a_missing_index_is_recommended_back_with_what_if_costs(head_url: URL) -
     else:
         assert report.what_if is None
 
-    _execute(head_url, expected, autocommit=True)
+    run_sql(head_url, expected, autocommit=True)
     again = index_report(head_url)
     assert again.plans.set_index("query").loc["newest_overall", "indexes_used"] == ["ix_task_created_at"]
     assert "newest_overall" not in " ".join(again.findings["evidence"])
@@ -232,7 +205,7 @@ def test_a_generic_plan_that_sorts_is_reported_and_each_fix_takes_it_away(make_d
     url = _pg_database(make_database, users=1000, tasks=10000)
     database = url.database
     # random_page_cost 4 is PostgreSQL's default; set on this database, whatever the server's own configuration says.
-    _execute(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4')
+    run_sql(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4')
     report = index_report(url)
 
     plans = report.plans.set_index("query")
@@ -267,14 +240,14 @@ def test_a_generic_plan_that_sorts_is_reported_and_each_fix_takes_it_away(make_d
     assert odd.loc["user_open_tasks", "generic_plan"] and odd.loc["user_open_tasks", "parameters"] == {"user_id": "it's 100%: odd\\"}
 
     # Fix 1, for SSD storage: priced for it, the generic plan reads the index in order like the custom plan.
-    _execute(url, ssd_fix)
+    run_sql(url, ssd_fix)
     dispose_engines()  # new sessions pick up the database's settings
     fixed = index_report(url)
     assert _rule(fixed, "generic-plan-regression").empty, fixed.findings
     assert not fixed.plans.set_index("query").loc["user_open_tasks", "generic_temp_sort"]
 
     # Fix 2: back on the default page cost, the role's prepared statements are planned for their values.
-    _execute(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4', role_fix)
+    run_sql(url, f'ALTER DATABASE "{database}" SET random_page_cost = 4', role_fix)
     dispose_engines()
     custom_only = _by_query(index_report(url), "generic-plan-regression")["user_open_tasks"]
     assert custom_only["severity"] == "info" and custom_only["suggested_sql"] is None
@@ -283,8 +256,8 @@ def test_a_generic_plan_that_sorts_is_reported_and_each_fix_takes_it_away(make_d
 
 def test_unused_index_after_a_workload_names_the_planted_index_only(make_database) -> None:
     url = _pg_database(make_database, tasks=500)
-    _execute(url, "CREATE INDEX ix_task_title ON task (title)", "ANALYZE")
-    _execute(url, "SELECT pg_stat_reset()")  # as the admin, in that database: a new statistics window
+    run_sql(url, "CREATE INDEX ix_task_title ON task (title)", "ANALYZE")
+    run_sql(url, "SELECT pg_stat_reset()")  # as the admin, in that database: a new statistics window
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         params = canonical_parameters(connection)
@@ -293,7 +266,7 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
         statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
         for statement in CANONICAL_QUERIES.values()
     ]
-    _workload(url, *workload, repeat=3, enable_seqscan="off")
+    run_workload(url, *workload, repeat=3, enable_seqscan="off")
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
@@ -319,11 +292,11 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
 def test_of_two_copies_the_one_queries_use_is_kept_and_never_called_unused(make_database) -> None:
     """Following every fix must leave one copy: the duplicate finding drops the unused copy, not the used one."""
     url = _pg_database(make_database, tasks=500)
-    _execute(url, "CREATE INDEX ix_zzz_title ON task (title DESC)", "ANALYZE")
-    _execute(url, "SELECT pg_stat_reset()")
-    _workload(url, "SELECT id FROM task WHERE title = 'Buy the new budget'", repeat=3, enable_seqscan="off", enable_bitmapscan="off")
+    run_sql(url, "CREATE INDEX ix_zzz_title ON task (title DESC)", "ANALYZE")
+    run_sql(url, "SELECT pg_stat_reset()")
+    run_workload(url, "SELECT id FROM task WHERE title = 'Buy the new budget'", repeat=3, enable_seqscan="off", enable_bitmapscan="off")
     # a copy made after the workload: it sorts first, so by name alone it would be the one to keep
-    _execute(url, "CREATE INDEX ix_aaa_title ON task (title)")
+    run_sql(url, "CREATE INDEX ix_aaa_title ON task (title)")
 
     report = index_report(url)
 
@@ -338,7 +311,7 @@ def test_of_two_copies_the_one_queries_use_is_kept_and_never_called_unused(make_
 def test_an_invalid_index_is_reported_and_its_fix_runs(make_database) -> None:
     url = _pg_database(make_database, users=5, tasks=200)  # 200 tasks, 5 owners: user_id repeats
     with pytest.raises(sa.exc.IntegrityError):
-        _execute(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_task_one_per_user ON task (user_id)", autocommit=True)
+        run_sql(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_task_one_per_user ON task (user_id)", autocommit=True)
     report = index_report(url)
 
     invalid = _rule(report, "invalid-index").set_index("index").loc["ix_task_one_per_user"]
@@ -348,7 +321,7 @@ def test_an_invalid_index_is_reported_and_its_fix_runs(make_database) -> None:
     assert not report.indexes.set_index("index").loc["ix_task_one_per_user", "valid"]
     assert "ix_task_one_per_user" not in set(report.findings[report.findings["rule"] != "invalid-index"]["index"])
 
-    _execute(url, invalid["suggested_sql"], autocommit=True)
+    run_sql(url, invalid["suggested_sql"], autocommit=True)
     again = index_report(url)
     assert _rule(again, "invalid-index").empty and "ix_task_one_per_user" not in set(again.indexes["index"])
 
@@ -360,12 +333,12 @@ def test_top_queries_come_from_pg_stat_statements_once_installed(make_database) 
     assert any("pg_stat_statements is not installed" in note and "CREATE EXTENSION pg_stat_statements;" in note for note in before.notes)
 
     # Entries are per database OID and outlive DROP DATABASE: clear any an earlier database with this OID left.
-    _execute(
+    run_sql(
         url,
         "CREATE EXTENSION pg_stat_statements",
         "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
     )
-    _workload(url, "SELECT count(*) FROM (SELECT pg_sleep(0.01)) AS pause, task WHERE priority = 'high'", repeat=7)
+    run_workload(url, "SELECT count(*) FROM (SELECT pg_sleep(0.01)) AS pause, task WHERE priority = 'high'", repeat=7)
     index_report(url)  # a first run: its own catalog queries must not show up as top queries next time
     report = index_report(url)
 
@@ -384,15 +357,15 @@ def test_top_queries_come_from_pg_stat_statements_once_installed(make_database) 
 
 def test_sequential_scans_bloat_and_cache_hits_are_measured(make_database) -> None:
     url = _pg_database(make_database, tasks=50)
-    _execute(
+    run_sql(
         url,
         "CREATE TABLE audit_event (id bigint PRIMARY KEY, kind int NOT NULL, payload text NOT NULL)",
         "INSERT INTO audit_event SELECT g, g % 50, repeat('x', 60) FROM generate_series(1, 120000) AS g",
         "DELETE FROM audit_event WHERE id % 10 <> 0",  # every page keeps a tenth of its rows
     )
-    _execute(url, "VACUUM ANALYZE audit_event", autocommit=True)
-    _execute(url, "SELECT pg_stat_reset()")
-    _workload(url, "SELECT count(*) FROM audit_event WHERE payload LIKE 'y%'", repeat=3)
+    run_sql(url, "VACUUM ANALYZE audit_event", autocommit=True)
+    run_sql(url, "SELECT pg_stat_reset()")
+    run_workload(url, "SELECT count(*) FROM audit_event WHERE payload LIKE 'y%'", repeat=3)
     report = index_report(url)
 
     heavy = _rule(report, "seq-scan-heavy").set_index("table").loc["audit_event"]
@@ -411,7 +384,7 @@ def test_sequential_scans_bloat_and_cache_hits_are_measured(make_database) -> No
     assert all(rate is None or 0 <= rate <= 1 for rate in report.cache_hit.values())
     assert not _rule(report, "seq-scan-heavy")["table"].isin(["task", "users"]).any()  # small tables stay quiet
 
-    _execute(url, index_bloat["suggested_sql"], table_bloat["suggested_sql"], autocommit=True)
+    run_sql(url, index_bloat["suggested_sql"], table_bloat["suggested_sql"], autocommit=True)
     rebuilt = index_report(url)
     assert _rule(rebuilt, "index-bloat").empty and _rule(rebuilt, "table-bloat").empty, rebuilt.findings
 
@@ -470,7 +443,7 @@ def test_canonical_queries_run_with_the_busiest_user(head_url: URL) -> None:
 
 def test_an_empty_database_gives_a_report_that_says_why_plans_are_missing(database_url: URL) -> None:
     if database_url.get_backend_name() == "sqlite":
-        _execute(database_url, "CREATE TABLE note (id integer PRIMARY KEY, body text)")
+        run_sql(database_url, "CREATE TABLE note (id integer PRIMARY KEY, body text)")
     report = index_report(database_url)
     assert report.plans.empty and list(report.plans.columns) == PLAN_COLUMNS
     assert any("table task does not exist" in note for note in report.notes)

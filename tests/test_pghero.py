@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import create_pg_database, drop_pg_database
+from conftest import create_pg_database, drop_pg_database, run_sql, run_workload
 from sqlalchemy.engine import URL, Connection
 
 from todo_data.indexes import (
@@ -468,37 +468,10 @@ def pghero(url: URL) -> PgHeroView:
 # --- one database with planted problems, and both reports on it ---------------------------------------------------
 
 
-def _execute(url: URL, *statements: str, autocommit: bool = False) -> None:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT" if autocommit else None)
-    try:
-        with engine.begin() as connection:
-            for statement in statements:
-                connection.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
-def _workload(url: URL, *statements: str, repeat: int = 1, **settings: str) -> None:
-    """Run statements in one session, then make PostgreSQL publish its usage counters before returning."""
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for name, value in settings.items():
-                connection.exec_driver_sql(f"SET {name} = {value}")
-            for _ in range(repeat):
-                for statement in statements:
-                    connection.execute(sa.text(statement)).all()
-            # Counters are flushed asynchronously: this asks for a flush when the backend goes idle, done once the next statement returns.
-            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
-            connection.exec_driver_sql("SELECT 1")
-    finally:
-        engine.dispose()
-
-
 def _plant(url: URL) -> None:
     upgrade(url)
     load_sample(url, users=5, tasks=400, seed=0)  # 5 owners: user_id repeats
-    _execute(
+    run_sql(
         url,
         "CREATE INDEX ix_users_email ON users (email)",  # duplicates uq_users_email
         "CREATE UNIQUE INDEX ix_users_email_unique ON users (email)",  # a unique copy of uq_users_email
@@ -509,10 +482,10 @@ def _plant(url: URL) -> None:
     )
     # Failed CREATE INDEX CONCURRENTLY leave invalid indexes: a unique one on duplicate values, one on a cast some rows fail.
     with pytest.raises(sa.exc.IntegrityError):
-        _execute(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_task_one_per_user ON task (user_id)", autocommit=True)
+        run_sql(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_task_one_per_user ON task (user_id)", autocommit=True)
     with pytest.raises(sa.exc.DataError):
-        _execute(url, "CREATE INDEX CONCURRENTLY ix_task_title_number ON task ((title::integer))", autocommit=True)
-    _execute(url, "SELECT pg_stat_reset()")  # a new statistics window: what follows is what both reports count
+        run_sql(url, "CREATE INDEX CONCURRENTLY ix_task_title_number ON task ((title::integer))", autocommit=True)
+    run_sql(url, "SELECT pg_stat_reset()")  # a new statistics window: what follows is what both reports count
     # Two tables over PgHero's 10,000 rows: audit_event is read by its primary key now and then and scanned more often,
     # audit_archive is only ever scanned. Deleting nine rows in ten leaves audit_event_pkey with mostly empty pages.
     # Cache: each page CREATE TABLE AS writes counts as a block read (it was not in shared buffers), and its 16 MB
@@ -520,7 +493,7 @@ def _plant(url: URL) -> None:
     # cold cache, and the table hit rate falls below 99%. The index counters get VACUUM's first read of
     # audit_event_pkey (CREATE INDEX writes around shared buffers) and the workload's few lookups: a low rate over
     # fewer than 1,000 blocks.
-    _execute(
+    run_sql(
         url,
         "CREATE TABLE audit_event AS SELECT g::bigint AS id, g % 50 AS kind, repeat('x', 200) AS payload FROM generate_series(1, 110000) AS g",
         "ALTER TABLE audit_event ADD PRIMARY KEY (id)",
@@ -528,7 +501,7 @@ def _plant(url: URL) -> None:
         "CREATE TABLE audit_archive AS SELECT g::bigint AS id, repeat('y', 40) AS payload FROM generate_series(1, 12000) AS g",
         "ALTER TABLE audit_archive ADD PRIMARY KEY (id)",
     )
-    _execute(url, "VACUUM ANALYZE", autocommit=True)  # n_live_tup (PgHero) and reltuples (the report) both count live rows
+    run_sql(url, "VACUUM ANALYZE", autocommit=True)  # n_live_tup (PgHero) and reltuples (the report) both count live rows
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         params = canonical_parameters(connection)
@@ -537,9 +510,9 @@ def _plant(url: URL) -> None:
         statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
         for statement in CANONICAL_QUERIES.values()
     ]
-    _workload(url, *canonical, repeat=3, enable_seqscan="off")  # the application's queries, each through an index
-    _workload(url, "SELECT * FROM audit_event WHERE id = 4200", repeat=2)
-    _workload(
+    run_workload(url, *canonical, repeat=3, enable_seqscan="off")  # the application's queries, each through an index
+    run_workload(url, "SELECT * FROM audit_event WHERE id = 4200", repeat=2)
+    run_workload(
         url, "SELECT count(*) FROM audit_event WHERE payload LIKE 'y%'", "SELECT count(*) FROM audit_archive WHERE payload = ''", repeat=3
     )
 
