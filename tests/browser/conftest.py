@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REQUIRE_SERVERS, create_pg_database, drop_pg_database  # tests/conftest.py
 from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-REQUIRE = os.environ.get("TODO_DATA_REQUIRE_SERVERS") == "1"
 CHROMIUM = Path(os.environ.get("TODO_DATA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -71,7 +71,7 @@ def browser() -> Iterator[Any]:
     """
     problem = _unavailable()
     if problem:
-        if REQUIRE:
+        if REQUIRE_SERVERS:
             pytest.fail(f"TODO_DATA_REQUIRE_SERVERS=1 but {problem}")
         pytest.skip(problem)
     from playwright.sync_api import sync_playwright
@@ -183,8 +183,6 @@ def lab_database(request: pytest.FixtureRequest, sampled_url: URL) -> Iterator[U
     if request.param == "sqlite":
         yield sampled_url
         return
-    from conftest import create_pg_database, drop_pg_database  # tests/conftest.py
-
     from todo_data import load_sample
     from todo_data.migrations import upgrade
 
