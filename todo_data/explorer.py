@@ -61,7 +61,8 @@ class Explorer:
             options=list(STATUS),
             value=next(k for k, v in STATUS.items() if v == completed),
             description="Status",
-            style={"button_width": "6.5em"},  # narrow enough to sit beside its label
+            style={"button_width": "7.5em"},
+            layout=widgets.Layout(width="auto"),  # as wide as its buttons, so they sit beside the label
         )
         self.priority = widgets.Dropdown(options=[ALL, *PRIORITIES], value=priority or ALL, description="Priority")
         self.created_from = widgets.DatePicker(value=created_from, description="From")

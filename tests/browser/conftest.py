@@ -208,6 +208,13 @@ class Lab:
         with urllib.request.urlopen(f"{self.url}{path}?token={self.token}", timeout=10) as response:
             return json.load(response)
 
+    def end_sessions(self) -> None:
+        """Shut down every notebook session and its kernel, so the next notebook opened starts a kernel of its own."""
+        for session in self.api("/api/sessions"):
+            request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}?token={self.token}", method="DELETE")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+
     def notebook_url(self, name: str) -> str:
         # a workspace of its own, reset: no tab from an earlier test is restored beside it
         return f"{self.url}/lab/workspaces/{uuid.uuid4().hex[:8]}/tree/{name}.ipynb?reset&token={self.token}"

@@ -24,6 +24,7 @@ ALL_CODE_CELLS_RAN = """() => {
 def open_and_run_all(watched: Any, lab: Any, name: str) -> Any:
     """Open NAME.ipynb in its own workspace, wait for the kernel, Run All Cells, wait until every cell ran and the kernel is idle."""
     page = watched.page
+    lab.end_sessions()  # an earlier test's kernel for the same notebook would be picked up mid-connection
     page.goto(lab.notebook_url(name))
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     deadline = time.monotonic() + 60
