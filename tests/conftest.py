@@ -256,3 +256,19 @@ def run_workload(url: URL, *statements: str, repeat: int = 1, **settings: str) -
             connection.exec_driver_sql("SELECT 1")
     finally:
         engine.dispose()
+
+
+def canonical_workload(url: URL) -> list[str]:
+    """The index report's canonical queries with their busiest-case parameters written in, ready for run_workload."""
+    from todo_data.indexes import CANONICAL_QUERIES, canonical_parameters
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            params = canonical_parameters(connection)
+    finally:
+        engine.dispose()
+    return [
+        statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
+        for statement in CANONICAL_QUERIES.values()
+    ]

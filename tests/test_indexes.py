@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import run_sql, run_workload
+from conftest import canonical_workload, run_sql, run_workload
 from sqlalchemy.engine import URL
 
 from todo_data import dispose_engines, indexes
@@ -258,15 +258,7 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
     url = _pg_database(make_database, tasks=500)
     run_sql(url, "CREATE INDEX ix_task_title ON task (title)", "ANALYZE")
     run_sql(url, "SELECT pg_stat_reset()")  # as the admin, in that database: a new statistics window
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        params = canonical_parameters(connection)
-    engine.dispose()
-    workload = [
-        statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
-        for statement in CANONICAL_QUERIES.values()
-    ]
-    run_workload(url, *workload, repeat=3, enable_seqscan="off")
+    run_workload(url, *canonical_workload(url), repeat=3, enable_seqscan="off")
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:

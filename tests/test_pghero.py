@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import create_pg_database, drop_pg_database, run_sql, run_workload
+from conftest import canonical_workload, create_pg_database, drop_pg_database, run_sql, run_workload
 from sqlalchemy.engine import URL, Connection
 
 from todo_data.indexes import (
@@ -28,10 +28,8 @@ from todo_data.indexes import (
     BLOAT_MIN_RATIO,
     CACHE_HIT_MIN,
     CACHE_MIN_BLOCKS,
-    CANONICAL_QUERIES,
     SEQ_SCAN_MIN_ROWS,
     IndexReport,
-    canonical_parameters,
     index_report,
 )
 from todo_data.migrations import upgrade
@@ -502,15 +500,7 @@ def _plant(url: URL) -> None:
         "ALTER TABLE audit_archive ADD PRIMARY KEY (id)",
     )
     run_sql(url, "VACUUM ANALYZE", autocommit=True)  # n_live_tup (PgHero) and reltuples (the report) both count live rows
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        params = canonical_parameters(connection)
-    engine.dispose()
-    canonical = [
-        statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
-        for statement in CANONICAL_QUERIES.values()
-    ]
-    run_workload(url, *canonical, repeat=3, enable_seqscan="off")  # the application's queries, each through an index
+    run_workload(url, *canonical_workload(url), repeat=3, enable_seqscan="off")  # the application's queries, each through an index
     run_workload(url, "SELECT * FROM audit_event WHERE id = 4200", repeat=2)
     run_workload(
         url, "SELECT count(*) FROM audit_event WHERE payload LIKE 'y%'", "SELECT count(*) FROM audit_archive WHERE payload = ''", repeat=3
