@@ -393,6 +393,25 @@ def read_frame(url: str) -> Runner:
     return lambda: read(READ_SQL, database_url=url)
 
 
+def read_frame_held_open(url: str) -> Runner:
+    """``read_frame`` while the process also holds the SQLite file open through ``sqlite3``: the read runs in a child process."""
+    _read_imports()
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from todo_data.frames import read_frame as read
+
+    held = sqlite3.connect(sa.make_url(url).database or "")
+    held.execute("SELECT count(*) FROM users").fetchall()  # the file and its -wal and -shm open, as a notebook's connection has them
+
+    def run() -> Any:
+        assert held.execute("SELECT 1").fetchone() == (1,)
+        return read(READ_SQL, database_url=url)
+
+    return run
+
+
 def read_sql(url: str) -> Runner:
     """``pd.read_sql`` over a plain SQLAlchemy engine, timestamps parsed to UTC as read_frame gives them."""
     _read_imports()
@@ -647,6 +666,7 @@ PEERS: dict[str, Callable[..., Runner]] = {
     "upgrade": upgrade,
     "ddl_alone": ddl_alone,
     "read_frame": read_frame,
+    "read_frame_held_open": read_frame_held_open,
     "read_sql": read_sql,
     "raw_adbc": raw_adbc,
     "raw_adbc_parsed": raw_adbc_parsed,

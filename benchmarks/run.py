@@ -291,7 +291,9 @@ def bench_load(ws: Workspace, backend: str, options: argparse.Namespace, data_di
 
 def bench_read(ws: Workspace, url: str, options: argparse.Namespace, out: dict[str, Any]) -> None:
     """Every reading peer, interleaved over the repeats, after one discarded warm-up read."""
-    peers = ["read_frame", "raw_adbc", "read_sql", "connectorx"] + (["raw_adbc_parsed"] if url.startswith("sqlite") else [])
+    peers = ["read_frame", "raw_adbc", "read_sql", "connectorx"] + (
+        ["raw_adbc_parsed", "read_frame_held_open"] if url.startswith("sqlite") else []
+    )
     ws.peer("raw_adbc", url=url)  # warm: operating system cache and shared buffers
     for _ in range(options.read_repeats):
         for peer in peers:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import subprocess
+import sys
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,11 +19,12 @@ import sqlalchemy as sa
 from conftest import BACKENDS, _admin_execute, create_pg_database, drop_pg_database, require_pg
 from sqlalchemy.engine import URL, make_url
 
-from todo_data import dispose_engines, frames
+from todo_data import dispose_engines, frames, session_scope
+from todo_data.db import IN_PROCESS_SQLITE_READS
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
 from todo_data.frames import QueryError, count_tasks, read_frame, tasks_frame, weekly_tasks
 from todo_data.migrations import upgrade
-from todo_data.models import Task, UTCDateTime
+from todo_data.models import Task, User, UTCDateTime
 from todo_data.sample import load_sample
 
 TASK = Task.__table__
@@ -288,11 +294,148 @@ def test_sqlite_columns_that_start_with_nulls_still_read(sample: URL, everything
     if sample.get_backend_name() != "sqlite":
         pytest.skip("type inference from the first rows is the SQLite driver's")
     # Small batches make the driver guess a type from NULLs alone; read_frame must retry and read every row.
-    monkeypatch.setattr(frames, "SQLITE_BATCH_ROWS", 16)
+    monkeypatch.setattr(frames, "SQLITE_BATCH_ROWS_TRIED", (16, 1 << 30))
     frame = read_frame("SELECT id, CASE WHEN id <= 100 THEN NULL ELSE title END AS late FROM task ORDER BY id", database_url=sample)
     expected = everything["title"].where(everything["id"] > 100)
     assert frame["late"].isna().sum() == expected.isna().sum()
     assert frame["late"].dropna().tolist() == expected.dropna().tolist()
+
+
+# --- SQLite: ADBC's own copy of SQLite never drops this process's locks ------------------------------
+# POSIX locks belong to the process: if ADBC's copy of SQLite closed the file here, the locks this process's
+# sqlite3 connections hold would go too (https://sqlite.org/howtocorrupt.html, 2.2.1).
+
+OTHER_WRITER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
+try:
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("ROLLBACK")
+    print("wrote")
+except sqlite3.OperationalError as exc:
+    print(exc)
+"""
+
+
+def _another_process_may_write(path: Path) -> bool:
+    """Whether a second process gets SQLite's write lock on the file right now (it never waits)."""
+    answer = subprocess.run([sys.executable, "-c", OTHER_WRITER, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    assert answer in ("wrote", "database is locked"), answer
+    return answer == "wrote"
+
+
+@pytest.fixture
+def small_sqlite(tmp_path: Path) -> tuple[URL, Path]:
+    path = tmp_path / "todo.db"
+    url = make_url(f"sqlite+pysqlite:///{path}")
+    upgrade(url)
+    load_sample(url, users=3, tasks=40)
+    return url, path
+
+
+@contextlib.contextmanager
+def _write_in_progress(how: str, url: URL, path: Path) -> Iterator[None]:
+    """A write transaction held open by this process, through todo_data's session or a plain sqlite3 connection."""
+    if how == "session_scope":
+        with session_scope(url) as session:
+            user_id = session.exec(sa.select(User.id).limit(1)).one()[0]
+            session.add(Task(user_id=user_id, title="not yet committed"))
+            session.flush()
+            yield
+    else:
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("UPDATE task SET title = 'not yet committed' WHERE id = (SELECT min(id) FROM task)")
+            yield
+            connection.execute("COMMIT")
+
+
+@pytest.mark.parametrize("how", ["session_scope", "sqlite3"])
+def test_read_frame_inside_a_write_transaction_leaves_its_lock_in_place(small_sqlite: tuple[URL, Path], how: str) -> None:
+    url, path = small_sqlite
+    with _write_in_progress(how, url, path):
+        assert not _another_process_may_write(path)
+        during = read_frame("SELECT id, title FROM task ORDER BY id", database_url=url)
+        assert not _another_process_may_write(path), "read_frame dropped this process's write lock"
+        assert "not yet committed" not in set(during["title"])  # what any other connection sees: the committed rows
+        assert count_tasks(url) == 40
+    assert _another_process_may_write(path)
+    after = read_frame("SELECT id, title FROM task ORDER BY id", database_url=url)
+    assert (after["title"] == "not yet committed").sum() == 1
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_the_file_is_open_here_exactly_while_a_connection_is(small_sqlite: tuple[URL, Path], tmp_path: Path) -> None:
+    url, path = small_sqlite
+    assert not frames.held_open_here(path)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert frames.held_open_here(path)
+        assert not frames.held_open_here(tmp_path / "elsewhere.db")
+        connection.execute("SELECT count(*) FROM task").fetchall()
+    assert not frames.held_open_here(path)
+    with session_scope(url, read_only=True) as session:
+        session.exec(sa.select(sa.func.count()).select_from(TASK)).one()
+        assert frames.held_open_here(path)
+    with session_scope(url) as session:
+        session.exec(sa.select(sa.func.count()).select_from(TASK)).one()
+    assert not frames.held_open_here(path)  # no pooled connection keeps it open: the next read_frame runs here
+
+
+def test_a_connection_opening_during_an_in_process_read_waits_until_it_ends(small_sqlite: tuple[URL, Path]) -> None:
+    url, _path = small_sqlite
+    counted: list[int] = []
+
+    def count() -> None:
+        with session_scope(url, read_only=True) as session:
+            counted.append(session.exec(sa.select(sa.func.count()).select_from(TASK)).one()[0])
+
+    with IN_PROCESS_SQLITE_READS.reading():
+        thread = threading.Thread(target=count)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and not counted  # opened its file, then waited before its first statement
+    thread.join(30)
+    assert counted == [40]
+
+
+def test_reads_while_the_file_is_open_here_give_the_same_frames_and_errors(
+    sample: URL, everything: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sample.get_backend_name() != "sqlite":
+        pytest.skip("ADBC's separate copy of the database engine is SQLite's")
+    monkeypatch.setattr(frames, "SQLITE_BATCH_ROWS_TRIED", (16, 1 << 30))  # the retry after a type mismatch, in the child too
+    middle = everything["created_at"].iloc[len(everything) // 2].to_pydatetime()
+    reads: list[Callable[[], pd.DataFrame]] = [
+        lambda: read_frame(sa.select(TASK).order_by(TASK.c.id), database_url=sample),
+        lambda: read_frame("SELECT * FROM task WHERE created_at >= :since ORDER BY id", database_url=sample, params={"since": middle}),
+        lambda: read_frame("SELECT id FROM task WHERE priority IN :p ORDER BY id", database_url=sample, params={"p": ["high", "low"]}),
+        lambda: read_frame("SELECT id, title FROM task WHERE id < ? ORDER BY id", database_url=sample, params=[5]),
+        lambda: read_frame("SELECT id, CASE WHEN id <= 100 THEN NULL ELSE title END AS late FROM task ORDER BY id", database_url=sample),
+        lambda: read_frame("SELECT * FROM task WHERE 0", database_url=sample),
+        lambda: tasks_frame(sample, text="a", limit=7),
+        lambda: weekly_tasks(sample, completed=False),
+    ]
+    failing = ["SELEC id FROM task", "SELECT * FROM tasks", "DELETE FROM task", "SELECT * FROM task_relationship"]
+
+    def errors() -> list[tuple[type, str]]:
+        found = []
+        for statement in failing:
+            with pytest.raises(TodoDataError) as raised:
+                read_frame(statement, database_url=sample)
+            found.append((type(raised.value), _one_line(raised)))
+        return found
+
+    path = Path(make_url(str(sample)).database or "")
+    alone, alone_errors = [read() for read in reads], errors()
+    with contextlib.closing(sqlite3.connect(path)) as held:
+        held.execute("SELECT count(*) FROM task").fetchall()
+        assert frames.held_open_here(path)
+        beside, beside_errors = [read() for read in reads], errors()
+    for one, other in zip(alone, beside, strict=True):
+        pd.testing.assert_frame_equal(one, other)
+    pd.testing.assert_frame_equal(beside[0], everything)
+    assert beside_errors == alone_errors
 
 
 # --- connections and errors -----------------------------------------------------------------------

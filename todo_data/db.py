@@ -53,8 +53,49 @@ def _sqlite_url(url: URL, *, read_only: bool) -> URL:
     return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
 
 
+class InProcessSqliteReads:
+    """Keeps this process's ``sqlite3`` connections from starting while ``read_frame`` reads a file through ADBC here.
+
+    ADBC carries its own copy of SQLite, and POSIX locks belong to the process: when that copy closes a file, every
+    lock the process holds on it is gone, the ``sqlite3`` module's included
+    (https://sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application). So a read counts
+    itself here *before* it looks for descriptors already open on the file, and a new connection waits, after opening
+    its file and before its first statement, until no such read runs: either the read sees the connection's
+    descriptor (and reads from a child process instead), or the connection takes no lock until the read is over.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._running = 0
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running -= 1
+                if not self._running:
+                    self._condition.notify_all()
+
+    def wait(self) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._running)
+
+
+IN_PROCESS_SQLITE_READS = InProcessSqliteReads()
+
+
 def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN", read_only: bool = False) -> None:
     """Real transactions on SQLite (DDL included), foreign keys, WAL and a busy timeout on each connection."""
+
+    @event.listens_for(engine, "do_connect")
+    def _open(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        connection = dialect.connect(*cargs, **cparams)  # the file is open now, and nothing has run on it yet
+        IN_PROCESS_SQLITE_READS.wait()
+        return connection
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -77,10 +118,16 @@ def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: 
 
 
 def _engine_kwargs(url: URL, echo: bool) -> dict[str, Any]:
-    """What every engine gets: pre-ping, no bound values in logs or errors, SQLite's busy timeout."""
+    """What every engine gets: pre-ping, no bound values in logs or errors, SQLite's busy timeout.
+
+    SQLite files get no pool (opening one costs ~0.1 ms): an idle pooled connection would keep the file open, and
+    ``read_frame`` reads a file this process holds open through a child process, more slowly.
+    """
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
     if backend_of(url) == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if url.database not in (None, "", ":memory:") and "mode=memory" not in url.database:
+            kwargs["poolclass"] = NullPool
     return kwargs
 
 

@@ -8,8 +8,15 @@ back as ``datetime64[us, UTC]`` on both backends (SQLite keeps them as text; the
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import inspect
+import os
+import pickle
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import adbc_driver_manager
 import adbc_driver_manager.dbapi
@@ -33,7 +40,14 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import NullType, TypeDecorator
 
-from todo_data.db import SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, get_engine, resolve_url, translate_errors
+from todo_data.db import (
+    IN_PROCESS_SQLITE_READS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    describe_connection_error,
+    get_engine,
+    resolve_url,
+    translate_errors,
+)
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
 from todo_data.models import Task, UTCDateTime, metadata
 from todo_data.settings import backend_of, mask_text, mask_url
@@ -48,9 +62,9 @@ DEFAULT_TIMESTAMP_COLUMNS = frozenset(
     column.name for table in metadata.tables.values() for column in table.columns if isinstance(column.type, UTCDateTime)
 )
 ADBC_BACKENDS = ("postgresql", "sqlite")
-# The SQLite driver infers each column's type from the first batch: large batches make a leading run of NULLs harmless.
-SQLITE_BATCH_ROWS = 1 << 20
-SQLITE_BATCH_ROWS_MAX = 1 << 30  # the driver refuses 2**31 - 1
+# The SQLite driver infers each column's type from the first batch: large batches make a leading run of NULLs harmless,
+# and on a type mismatch the read is tried again with one batch for every row (the driver refuses 2**31 - 1).
+SQLITE_BATCH_ROWS_TRIED = (1 << 20, 1 << 30)
 PG_SESSION_OPTIONS = "-c default_transaction_read_only=on -c TimeZone=UTC"
 MAX_CACHED_PG_DATABASES = 8
 
@@ -172,36 +186,158 @@ def _bind_value(value: Any, processor: Any, dialect: Dialect) -> Any:
 
 
 def _read_adbc(url: URL, backend: str, sql: str, values: list[Any]) -> pa.Table:
-    connection = _connect_pg(url) if backend == "postgresql" else _connect_sqlite(url)
+    if backend == "sqlite":
+        return _read_sqlite(url, sql, values)
+    connection = _connect_pg(url)
     try:
-        try:
-            return _fetch(connection, backend, sql, values, SQLITE_BATCH_ROWS)
-        except _DRIVER_ERRORS as exc:
-            if backend == "sqlite" and "type mismatch" in str(exc).lower():
-                return _fetch(connection, backend, sql, values, SQLITE_BATCH_ROWS_MAX)  # infer types from every row
-            raise
+        return _fetch(connection, sql, values)
     except _DRIVER_ERRORS as exc:
         raise _query_error(exc, url) from None
     finally:
         connection.close()  # never committed: whatever a query did is rolled back
 
 
-def _fetch(connection: adbc_driver_manager.dbapi.Connection, backend: str, sql: str, values: list[Any], batch_rows: int) -> pa.Table:
-    options = {"adbc.sqlite.query.batch_rows": str(batch_rows)} if backend == "sqlite" else None
+def _fetch(
+    connection: adbc_driver_manager.dbapi.Connection, sql: str, values: list[Any], options: dict[str, str] | None = None
+) -> pa.Table:
     with connection.cursor(adbc_stmt_kwargs=options) as cursor:
-        if backend == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.fetchall()
         cursor.execute(sql, values or None)
         return cursor.fetch_arrow_table()
 
 
-def _connect_sqlite(url: URL) -> adbc_driver_manager.dbapi.Connection:
+# --- SQLite: in this process, or in a child when this process holds the file open ----------------
+
+
+def _read_sqlite(url: URL, sql: str, values: list[Any]) -> pa.Table:
+    """The read through ADBC's SQLite: here when nothing in this process holds the file open, else in a child process.
+
+    ADBC carries its own copy of SQLite; closing its connection would drop the POSIX locks that this process's
+    ``sqlite3`` connections hold on the same file (a write transaction's included), so while any is open the read
+    runs in a process of its own (see :class:`todo_data.db.InProcessSqliteReads`).
+    """
     uri = sqlite_uri(url)
+    with IN_PROCESS_SQLITE_READS.reading():
+        if not held_open_here(_sqlite_path(uri)):
+            try:
+                connection = adbc_driver_sqlite.dbapi.connect(uri)
+            except _DRIVER_ERRORS as exc:
+                raise ConnectionFailed(describe_connection_error(exc, url)) from None
+            try:
+                for batch_rows in SQLITE_BATCH_ROWS_TRIED:
+                    try:
+                        return _fetch_sqlite(connection, sql, values, batch_rows)
+                    except _DRIVER_ERRORS as exc:
+                        if batch_rows == SQLITE_BATCH_ROWS_TRIED[-1] or "type mismatch" not in str(exc).lower():
+                            raise
+            except _DRIVER_ERRORS as exc:
+                raise _query_error(exc, url) from None
+            finally:
+                connection.close()
+    return _read_sqlite_in_child(url, uri, sql, values)
+
+
+def _fetch_sqlite(connection: adbc_driver_manager.dbapi.Connection, sql: str, values: list[Any], batch_rows: int) -> pa.Table:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.fetchall()
+    return _fetch(connection, sql, values, {"adbc.sqlite.query.batch_rows": str(batch_rows)})
+
+
+def _sqlite_path(uri: str) -> Path:
+    return Path(unquote(urlsplit(uri).path))
+
+
+def held_open_here(path: Path) -> bool:
+    """Whether this process has a file descriptor on a SQLite database or on its ``-wal``, ``-shm`` or ``-journal`` file."""
+    if os.name == "nt":  # Windows locks belong to file handles, not processes: nothing to drop
+        return False
+    files = set()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            status = os.stat(f"{path}{suffix}")
+            files.add((status.st_dev, status.st_ino))
+    if not files:
+        return False
+    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    for name in os.listdir(folder):
+        with contextlib.suppress(OSError, ValueError):  # the listing's own descriptor is closed by now
+            status = os.fstat(int(name))
+            if (status.st_dev, status.st_ino) in files:
+                return True
+    return False
+
+
+def _read_sqlite_in_child(url: URL, uri: str, sql: str, values: list[Any]) -> pa.Table:
+    """The read in a ``python -c`` child (see :func:`_sqlite_reader`), its result back as an Arrow IPC stream."""
+    source = f"{inspect.getsource(_sqlite_reader)}\n_sqlite_reader()\n"
+    request = pickle.dumps((uri, sql, values, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BATCH_ROWS_TRIED))
+    with tempfile.TemporaryFile() as stderr:
+        # -P: a module in the working folder cannot shadow the child's imports
+        process = subprocess.Popen([sys.executable, "-P", "-c", source], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+        try:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(request)  # type: ignore[union-attr]
+                process.stdin.close()  # type: ignore[union-attr]
+            status = process.stdout.readline()  # type: ignore[union-attr]
+            if status == b"ok\n":
+                try:
+                    return pa.ipc.open_stream(process.stdout).read_all()
+                except (pa.ArrowException, OSError):
+                    pass  # the child died mid-stream: said below
+            elif status.startswith(b"error "):
+                error = RuntimeError(process.stdout.read().decode(errors="replace"))  # type: ignore[union-attr]
+                raise (
+                    ConnectionFailed(describe_connection_error(error, url)) if status == b"error connect\n" else _query_error(error, url)
+                )
+            code = process.wait()
+            stderr.seek(0)
+            lines = stderr.read().decode(errors="replace").strip().splitlines()
+            raise QueryError(f"The SQLite reading process ended with exit code {code}" + (f": {lines[-1]}" if lines else ""))
+        finally:
+            process.stdout.close()  # type: ignore[union-attr]
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
+def _sqlite_reader() -> None:
+    """The reading process of :func:`_read_sqlite_in_child`, run by ``python -c``: it imports nothing of todo_data.
+
+    One pickled request on stdin: URI, SQL, values, busy timeout, and the batch sizes to try (the driver infers
+    each column's type from the first batch). On stdout: ``ok`` and an Arrow IPC stream, or ``error connect`` or
+    ``error query`` and the driver's message.
+    """
+    import pickle
+    import sys
+
+    import adbc_driver_sqlite.dbapi
+    import pyarrow as pa
+
+    uri, sql, values, busy_timeout_ms, tried = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
     try:
-        return adbc_driver_sqlite.dbapi.connect(uri)
-    except _DRIVER_ERRORS as exc:
-        raise ConnectionFailed(describe_connection_error(exc, url)) from None
+        connection = adbc_driver_sqlite.dbapi.connect(uri)
+    except Exception as exc:
+        out.write(b"error connect\n" + str(exc).encode())
+        return
+    try:
+        for batch_rows in tried:
+            try:
+                with connection.cursor(adbc_stmt_kwargs={"adbc.sqlite.query.batch_rows": str(batch_rows)}) as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+                    cursor.fetchall()
+                    cursor.execute(sql, values or None)
+                    table = cursor.fetch_arrow_table()
+                break
+            except Exception as exc:
+                if batch_rows == tried[-1] or "type mismatch" not in str(exc).lower():
+                    out.write(b"error query\n" + str(exc).encode())
+                    return
+    finally:
+        connection.close()  # never committed: whatever the query did is rolled back
+    out.write(b"ok\n")
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
 
 
 def sqlite_uri(url: URL) -> str:
