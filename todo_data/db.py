@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
@@ -86,6 +89,25 @@ class InProcessSqliteReads:
 
 
 IN_PROCESS_SQLITE_READS = InProcessSqliteReads()
+
+
+def start_sqlite_child(stderr: IO[bytes], *functions: Callable[..., Any]) -> subprocess.Popen[bytes]:
+    """This Python running the functions' source and calling the last, with pipes for stdin and stdout.
+
+    For work on a SQLite file through ADBC's copy of SQLite, away from this process's ``sqlite3`` connections. The
+    functions import what they need themselves; ``-P`` keeps a module in the working folder from shadowing those imports.
+    """
+    source = "from __future__ import annotations\n" + "\n".join(inspect.getsource(function) for function in functions)
+    command = [sys.executable, "-P", "-c", f"{source}\n{functions[-1].__name__}()\n"]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+
+
+def sqlite_child_ended(process: subprocess.Popen[bytes], stderr: IO[bytes], role: str) -> str:
+    """What to say of a child that stopped answering: its exit code and the last line it wrote to stderr."""
+    code = process.wait()
+    stderr.seek(0)
+    lines = stderr.read().decode(errors="replace").strip().splitlines()
+    return f"The SQLite {role} process ended with exit code {code}" + (f": {lines[-1]}" if lines else "")
 
 
 def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN", read_only: bool = False) -> None:

@@ -10,12 +10,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import inspect
 import os
 import pickle
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -46,6 +43,8 @@ from todo_data.db import (
     describe_connection_error,
     get_engine,
     resolve_url,
+    sqlite_child_ended,
+    start_sqlite_child,
     translate_errors,
 )
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
@@ -190,19 +189,13 @@ def _read_adbc(url: URL, backend: str, sql: str, values: list[Any]) -> pa.Table:
         return _read_sqlite(url, sql, values)
     connection = _connect_pg(url)
     try:
-        return _fetch(connection, sql, values)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values or None)
+            return cursor.fetch_arrow_table()
     except _DRIVER_ERRORS as exc:
         raise _query_error(exc, url) from None
     finally:
         connection.close()  # never committed: whatever a query did is rolled back
-
-
-def _fetch(
-    connection: adbc_driver_manager.dbapi.Connection, sql: str, values: list[Any], options: dict[str, str] | None = None
-) -> pa.Table:
-    with connection.cursor(adbc_stmt_kwargs=options) as cursor:
-        cursor.execute(sql, values or None)
-        return cursor.fetch_arrow_table()
 
 
 # --- SQLite: in this process, or in a child when this process holds the file open ----------------
@@ -217,34 +210,18 @@ def _read_sqlite(url: URL, sql: str, values: list[Any]) -> pa.Table:
     """
     uri = sqlite_uri(url)
     with IN_PROCESS_SQLITE_READS.reading():
-        if not held_open_here(_sqlite_path(uri)):
+        if not held_open_here(Path(unquote(urlsplit(uri).path))):
             try:
                 connection = adbc_driver_sqlite.dbapi.connect(uri)
             except _DRIVER_ERRORS as exc:
                 raise ConnectionFailed(describe_connection_error(exc, url)) from None
             try:
-                for batch_rows in SQLITE_BATCH_ROWS_TRIED:
-                    try:
-                        return _fetch_sqlite(connection, sql, values, batch_rows)
-                    except _DRIVER_ERRORS as exc:
-                        if batch_rows == SQLITE_BATCH_ROWS_TRIED[-1] or "type mismatch" not in str(exc).lower():
-                            raise
+                return _sqlite_table(connection, sql, values, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BATCH_ROWS_TRIED)
             except _DRIVER_ERRORS as exc:
                 raise _query_error(exc, url) from None
             finally:
-                connection.close()
+                connection.close()  # never committed: whatever a query did is rolled back
     return _read_sqlite_in_child(url, uri, sql, values)
-
-
-def _fetch_sqlite(connection: adbc_driver_manager.dbapi.Connection, sql: str, values: list[Any], batch_rows: int) -> pa.Table:
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.fetchall()
-    return _fetch(connection, sql, values, {"adbc.sqlite.query.batch_rows": str(batch_rows)})
-
-
-def _sqlite_path(uri: str) -> Path:
-    return Path(unquote(urlsplit(uri).path))
 
 
 def held_open_here(path: Path) -> bool:
@@ -268,31 +245,24 @@ def held_open_here(path: Path) -> bool:
 
 
 def _read_sqlite_in_child(url: URL, uri: str, sql: str, values: list[Any]) -> pa.Table:
-    """The read in a ``python -c`` child (see :func:`_sqlite_reader`), its result back as an Arrow IPC stream."""
-    source = f"{inspect.getsource(_sqlite_reader)}\n_sqlite_reader()\n"
+    """The read in a child process (:func:`_sqlite_reader`), its result back as an Arrow IPC stream."""
     request = pickle.dumps((uri, sql, values, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BATCH_ROWS_TRIED))
     with tempfile.TemporaryFile() as stderr:
-        # -P: a module in the working folder cannot shadow the child's imports
-        process = subprocess.Popen([sys.executable, "-P", "-c", source], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+        process = start_sqlite_child(stderr, _sqlite_table, _sqlite_reader)
         try:
             with contextlib.suppress(BrokenPipeError):
                 process.stdin.write(request)  # type: ignore[union-attr]
                 process.stdin.close()  # type: ignore[union-attr]
             status = process.stdout.readline()  # type: ignore[union-attr]
             if status == b"ok\n":
-                try:
+                with contextlib.suppress(pa.ArrowException, OSError):  # the child died mid-stream: said below
                     return pa.ipc.open_stream(process.stdout).read_all()
-                except (pa.ArrowException, OSError):
-                    pass  # the child died mid-stream: said below
             elif status.startswith(b"error "):
                 error = RuntimeError(process.stdout.read().decode(errors="replace"))  # type: ignore[union-attr]
-                raise (
-                    ConnectionFailed(describe_connection_error(error, url)) if status == b"error connect\n" else _query_error(error, url)
-                )
-            code = process.wait()
-            stderr.seek(0)
-            lines = stderr.read().decode(errors="replace").strip().splitlines()
-            raise QueryError(f"The SQLite reading process ended with exit code {code}" + (f": {lines[-1]}" if lines else ""))
+                if status == b"error connect\n":
+                    raise ConnectionFailed(describe_connection_error(error, url))
+                raise _query_error(error, url)
+            raise QueryError(sqlite_child_ended(process, stderr, "reading"))
         finally:
             process.stdout.close()  # type: ignore[union-attr]
             if process.poll() is None:
@@ -300,12 +270,33 @@ def _read_sqlite_in_child(url: URL, uri: str, sql: str, values: list[Any]) -> pa
             process.wait()
 
 
-def _sqlite_reader() -> None:
-    """The reading process of :func:`_read_sqlite_in_child`, run by ``python -c``: it imports nothing of todo_data.
+def _sqlite_table(connection: Any, sql: str, values: list[Any], busy_timeout_ms: int, tried: Sequence[int]) -> pa.Table:
+    """The query's rows from an ADBC SQLite connection, read again in larger batches after a type mismatch.
 
-    One pickled request on stdin: URI, SQL, values, busy timeout, and the batch sizes to try (the driver infers
-    each column's type from the first batch). On stdout: ``ok`` and an Arrow IPC stream, or ``error connect`` or
-    ``error query`` and the driver's message.
+    The driver infers each column's type from the first batch. Self-contained: the child process runs it too.
+    """
+
+    def read(batch_rows: int) -> pa.Table:
+        with connection.cursor(adbc_stmt_kwargs={"adbc.sqlite.query.batch_rows": str(batch_rows)}) as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            cursor.fetchall()
+            cursor.execute(sql, values or None)
+            return cursor.fetch_arrow_table()
+
+    for batch_rows in tried[:-1]:
+        try:
+            return read(batch_rows)
+        except Exception as exc:
+            if "type mismatch" not in str(exc).lower():
+                raise
+    return read(tried[-1])
+
+
+def _sqlite_reader() -> None:
+    """The child process of :func:`_read_sqlite_in_child`: it imports nothing of todo_data, only ADBC and Arrow.
+
+    One pickled request on stdin: URI, SQL, values, busy timeout, and the batch sizes to try. On stdout: ``ok``
+    and an Arrow IPC stream, or ``error connect`` or ``error query`` and the driver's message.
     """
     import pickle
     import sys
@@ -321,18 +312,10 @@ def _sqlite_reader() -> None:
         out.write(b"error connect\n" + str(exc).encode())
         return
     try:
-        for batch_rows in tried:
-            try:
-                with connection.cursor(adbc_stmt_kwargs={"adbc.sqlite.query.batch_rows": str(batch_rows)}) as cursor:
-                    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-                    cursor.fetchall()
-                    cursor.execute(sql, values or None)
-                    table = cursor.fetch_arrow_table()
-                break
-            except Exception as exc:
-                if batch_rows == tried[-1] or "type mismatch" not in str(exc).lower():
-                    out.write(b"error query\n" + str(exc).encode())
-                    return
+        table = _sqlite_table(connection, sql, values, busy_timeout_ms, tried)
+    except Exception as exc:
+        out.write(b"error query\n" + str(exc).encode())
+        return
     finally:
         connection.close()  # never committed: whatever the query did is rolled back
     out.write(b"ok\n")

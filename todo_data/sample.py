@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import inspect
 import json
 import re
 import sqlite3
@@ -29,7 +28,14 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
-from todo_data.db import SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, resolve_url, translate_errors
+from todo_data.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    describe_connection_error,
+    resolve_url,
+    sqlite_child_ended,
+    start_sqlite_child,
+    translate_errors,
+)
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES
 from todo_data.settings import backend_of, mask_url
@@ -542,10 +548,8 @@ class _SqliteTarget(_Target):
 
     def open(self) -> None:
         uri = _sqlite_write_uri(self.url)
-        source = f"from __future__ import annotations\n{inspect.getsource(_sqlite_child)}\n_sqlite_child()\n"
-        command = [sys.executable, "-P", "-c", source]  # -P: a module in the working folder cannot shadow the child's imports
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.process = start_sqlite_child(self.stderr, _sqlite_child)
         try:
             self._call({"op": "connect", "uri": uri})
         except sqlite3.Error as exc:
@@ -633,11 +637,7 @@ class _SqliteTarget(_Target):
         return reply["result"]
 
     def _gone(self) -> sqlite3.Error:
-        """The error for a child that stopped answering: its exit code and the last line it wrote to stderr."""
-        code = self.process.wait()  # type: ignore[union-attr]
-        self.stderr.seek(0)
-        lines = self.stderr.read().decode(errors="replace").strip().splitlines()
-        return sqlite3.OperationalError(f"The SQLite loader process ended with exit code {code}" + (f": {lines[-1]}" if lines else ""))
+        return sqlite3.OperationalError(sqlite_child_ended(self.process, self.stderr, "loader"))  # type: ignore[arg-type]
 
 
 SQLITE_CHILD_EXIT_SECONDS = 10  # what the child gets to roll back and close after its input ends, before it is killed
