@@ -252,10 +252,7 @@ def load_sample(url: str, users: int, tasks: int, seed: int) -> Runner:
 
 def floor(url: str, data_dir: str) -> Runner:
     """The floor: COPY into bare tables (PostgreSQL), or insert into tables without secondary indexes (SQLite), then build them."""
-    tables = _by_table(data_dir, url)
-    if url.startswith("postgresql"):
-        return lambda: pg_copy(url, tables, bare=True)
-    return lambda: sqlite_insert(sqlite_path(url), tables, bare=True)
+    return _copy(url, data_dir, bare=True)
 
 
 def floor_adbc(url: str, data_dir: str) -> Runner:
@@ -266,10 +263,14 @@ def floor_adbc(url: str, data_dir: str) -> Runner:
 
 def copy_indexed(url: str, data_dir: str) -> Runner:
     """COPY (PostgreSQL) or ``executemany`` (SQLite) into the tables with every index and constraint in place."""
+    return _copy(url, data_dir, bare=False)
+
+
+def _copy(url: str, data_dir: str, *, bare: bool) -> Runner:
     tables = _by_table(data_dir, url)
     if url.startswith("postgresql"):
-        return lambda: pg_copy(url, tables, bare=False)
-    return lambda: sqlite_insert(sqlite_path(url), tables, bare=False)
+        return lambda: pg_copy(url, tables, bare=bare)
+    return lambda: sqlite_insert(sqlite_path(url), tables, bare=bare)
 
 
 def to_sql(url: str, data_dir: str) -> Runner:
@@ -639,19 +640,11 @@ def _pg_shape(driver: Any, statement: str) -> dict[str, Any]:
 
 
 def _sqlite_plan(driver: Any, sql: str, bound: dict[str, Any]) -> dict[str, Any]:
-    """``EXPLAIN QUERY PLAN`` as indented text, and whether an index serves the query: no full table scan, no temporary sort."""
-    rows = driver.execute(f"EXPLAIN QUERY PLAN {sql}", bound).fetchall()
-    depth: dict[int, int] = {}
-    lines, indexes, full_scan, sort = [], [], False, False
-    for node, parent, _unused, detail in rows:
-        depth[node] = depth.get(parent, -1) + 1
-        lines.append("  " * depth[node] + detail)
-        match = re.search(r"USING (?:COVERING )?INDEX (\S+)", detail)
-        if match and match.group(1) not in indexes:
-            indexes.append(match.group(1))
-        full_scan = full_scan or bool(re.fullmatch(r"SCAN (?:TABLE )?\S+(?: AS \S+)?", detail))
-        sort = sort or detail.startswith("USE TEMP B-TREE")
-    return {"plan": "\n".join(lines), "indexes": indexes, "full_scan": full_scan, "sort": sort}
+    """``EXPLAIN QUERY PLAN`` read as the index report reads it: whether an index serves the query, no scan, no temporary sort."""
+    from todo_data.indexes import sqlite_plan_shape
+
+    shape = sqlite_plan_shape(driver.execute(f"EXPLAIN QUERY PLAN {sql}", bound).fetchall())
+    return {"plan": shape["plan"], "indexes": shape["indexes_used"], "full_scan": shape["full_scan"], "sort": shape["temp_sort"]}
 
 
 PEERS: dict[str, Callable[..., Runner]] = {

@@ -17,7 +17,7 @@ import math
 import re
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -573,6 +573,11 @@ def _sqlite_plan(connection: Connection, sql: str, params: dict[str, Any]) -> di
     # The plan is fixed when the statement is prepared, and pysqlite caches prepared statements per connection:
     # a unique comment makes SQLite plan afresh, so a pooled connection cannot show a plan from before a DDL change.
     rows = connection.execute(_sql(f"/* {uuid.uuid4().hex} */ EXPLAIN QUERY PLAN {sql}"), params).all()
+    return sqlite_plan_shape(rows)
+
+
+def sqlite_plan_shape(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """``EXPLAIN QUERY PLAN`` rows as indented text, the indexes used, and whether the table is scanned or rows sorted."""
     depth: dict[int, int] = {}
     lines, used, full_scan, temp_sort = [], [], False, False
     for node, parent, _unused, detail in rows:
