@@ -49,6 +49,29 @@ def test_schema_at_head_describes_every_object(database_url: URL) -> None:
         assert indexes.loc["ix_task_created_at", "bytes"] > 0
 
 
+def test_column_types_are_shown_as_the_database_has_them(database_url: URL) -> None:
+    """Revision 002 turns naive timestamps into timestamptz; the schema must show the difference (issue 15, item 5)."""
+    migrations.upgrade(database_url, "001")
+    seed = inspect.read_schema(database_url).columns.set_index(["table", "column"])["type"]
+    migrations.upgrade(database_url)
+    head = inspect.read_schema(database_url).columns.set_index(["table", "column"])["type"]
+    assert inspect.drift(database_url).empty, "drift compares the models with the database, not these strings"
+    if database_url.get_backend_name() == "postgresql":
+        assert seed[("task", "created_at")] == "timestamp without time zone"
+        assert head[("task", "created_at")] == head[("users", "updated_at")] == "timestamp with time zone"
+        assert head[("task", "title")] == "character varying(200)"
+        assert head[("task", "completed")] == "boolean"
+    else:  # SQLite keeps the declared type text: show it, not SQLAlchemy's reading of it
+        _execute(database_url, "CREATE TABLE legacy (at timestamp with time zone, note character varying(20), n int, anything)")
+        legacy = inspect.read_schema(database_url).columns.set_index(["table", "column"])["type"]
+        assert legacy[("legacy", "at")] == "timestamp with time zone"
+        assert legacy[("legacy", "note")] == "character varying(20)"
+        assert legacy[("legacy", "n")] == "INT"  # as PRAGMA table_xinfo states it
+        assert legacy[("legacy", "anything")] == ""
+        assert seed[("task", "created_at")] == head[("task", "created_at")] == "DATETIME"
+        assert head[("task", "title")] == "VARCHAR(200)"
+
+
 def test_partial_and_descending_indexes_are_described(database_url: URL) -> None:
     migrations.upgrade(database_url)
     _execute(database_url, "CREATE INDEX ix_open_recent ON task (created_at DESC) WHERE completed = false")
@@ -91,4 +114,14 @@ def test_er_diagram_is_mermaid_with_every_table_and_foreign_key(database_url: UR
         assert f"    {table} {{" in diagram
     assert 'users ||--o{ task : "user_id cascade"' in diagram
     assert 'task ||--o{ task_relationships : "child_task_id cascade"' in diagram
-    assert "varchar email UK" in diagram
+    email = "character_varying" if database_url.get_backend_name() == "postgresql" else "varchar"  # the type before its length
+    assert f"{email} email UK" in diagram
+    assert ("timestamp_with_time_zone created_at" if email == "character_varying" else "datetime created_at") in diagram
+
+
+def test_er_diagram_gives_an_untyped_sqlite_column_a_type_mermaid_accepts(make_database) -> None:
+    url = make_database("sqlite")
+    _execute(url, "CREATE TABLE legacy (id integer primary key, anything, at timestamp with time zone)")
+    diagram = inspect.er_diagram(inspect.read_schema(url))
+    assert "        integer id PK" in diagram and "        untyped anything" in diagram
+    assert "        timestamp_with_time_zone at" in diagram

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,31 @@ def _index_sizes(connection: Connection) -> dict[str, int]:
     return _sqlite_sizes(connection)
 
 
+def _column_types(connection: Connection, names: list[str]) -> dict[tuple[str, str], str]:
+    """Each column's type as the database states it, keyed by (table, column).
+
+    SQLAlchemy's reflected types are its own generic classes (``timestamp`` and ``timestamp with time zone`` both
+    print ``TIMESTAMP``), which would hide exactly what a migration changed; so ask the database. PostgreSQL:
+    ``format_type`` (e.g. ``timestamp without time zone``, ``character varying(200)``); SQLite: the declared type.
+    """
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            sa.text(
+                "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+            )
+        ).all()
+        return {(str(table), str(column)): str(type_) for table, column, type_ in rows}
+    types: dict[tuple[str, str], str] = {}
+    for name in names:
+        for row in connection.exec_driver_sql(f'PRAGMA table_xinfo("{name}")').all():
+            types[(name, str(row[1]))] = str(row[2])
+    return types
+
+
 def read_schema(database_url: str | URL | None = None) -> Schema:
-    """Reflect the live schema (read-only) into DataFrames."""
+    """Reflect the live schema (read-only) into DataFrames; column types as the database has them."""
     url = resolve_url(database_url)
     engine = get_engine(url, read_only=True)
     with translate_errors(url), engine.connect() as connection:
@@ -78,6 +102,7 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
         names = sorted(n for n in inspector.get_table_names() if n not in IGNORED_TABLES)
         stats = _table_stats(connection, names)
         index_sizes = _index_sizes(connection)
+        types = _column_types(connection, names)
         tables, columns, constraints, indexes = [], [], [], []
         for table in names:
             tables.append({"table": table, **stats.get(table, {"rows_estimate": None, "table_bytes": None, "total_bytes": None})})
@@ -87,7 +112,7 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
                         "table": table,
                         "position": position,
                         "column": column["name"],
-                        "type": str(column["type"]),
+                        "type": types.get((table, column["name"]), str(column["type"])),
                         "nullable": bool(column["nullable"]),
                         "default": column.get("default"),
                     }
@@ -250,7 +275,7 @@ def er_diagram(schema: Schema) -> str:
     for table in schema.tables["table"]:
         lines.append(f"    {table} {{")
         for row in schema.columns[schema.columns["table"] == table].itertuples(index=False):
-            type_name = str(row.type).split("(")[0].replace(" ", "_").lower()
+            type_name = re.sub(r"\W+", "_", str(row.type).split("(")[0].strip()).lower() or "untyped"  # SQLite allows no type
             mark = ",".join(dict.fromkeys(keys.get((table, row.column), [])))
             null = "" if row.nullable else ' "not null"'
             lines.append(f"        {type_name} {row.column}{' ' + mark if mark else ''}{null}")
