@@ -385,6 +385,30 @@ def test_depth_and_blocked_on_a_hand_built_chain(head_url: URL) -> None:
 # --- edges of the API ----------------------------------------------------------------------------------
 
 
+def test_every_user_is_listed_with_zeros_for_one_without_tasks(head_url: URL, backend: str) -> None:
+    """The header counts every user, so the user table lists every user too (issue 15, item 10)."""
+    execute(
+        head_url,
+        "INSERT INTO users (id, email, name) VALUES (:id, :email, :name)",
+        [{"id": f"u{i}", "email": f"u{i}@example.com", "name": f"User {i}"} for i in range(4)],
+    )
+    execute(
+        head_url,
+        "INSERT INTO task (user_id, title, completed) VALUES (:user, :title, :done)",
+        [{"user": f"u{i}", "title": f"t{i}.{n}", "done": n == 0} for i in range(3) for n in range(i + 1)],
+    )
+    if backend == "sqlite":  # without PRAGMA foreign_keys a task can name a user that does not exist
+        execute(head_url, "INSERT INTO task (user_id, title, completed) VALUES ('ghost', 'orphan', false)", foreign_keys=False)
+    report = tasks.task_report(head_url, now=NOW)
+    by_user = report.by_user.set_index("user_id")
+    expected = ["u2", "u1", "ghost", "u0", "u3"] if backend == "sqlite" else ["u2", "u1", "u0", "u3"]
+    assert list(by_user.index) == expected and report.summary.users == 4
+    assert by_user.loc["u3", ["tasks", "open", "completed"]].tolist() == [0, 0, 0] and by_user.loc["u3", "email"] == "u3@example.com"
+    assert np.isnan(by_user.loc["u3", "completion_rate"]) and by_user.loc["u2", "completion_rate"] == pytest.approx(1 / 3)
+    assert by_user["tasks"].dtype == "int64" and by_user["tasks"].is_monotonic_decreasing
+    assert list(tasks.by_user(head_url, top=2)["user_id"]) == ["u2", "u1"]
+
+
 def test_empty_database_reports_zeros(head_url: URL) -> None:
     report = tasks.task_report(head_url, now=NOW, weeks=4)
     assert report.by_status["tasks"].tolist() == [0, 0] and report.by_status["share"].tolist() == [0.0, 0.0]

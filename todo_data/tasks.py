@@ -221,29 +221,42 @@ def by_priority(database_url: str | URL | None = None) -> pd.DataFrame:
 
 
 def _by_user(connection: Connection, top: int) -> pd.DataFrame:
-    tasks = sa.func.count().label("tasks")
-    query = (
+    counts = (
         sa.select(
             TASK.c.user_id,
-            USERS.c.email,
-            USERS.c.name,
-            tasks,
+            sa.func.count().label("tasks"),
             _count_if(sa.not_(TASK.c.completed)).label("open"),
             _count_if(TASK.c.completed).label("completed"),
         )
-        .select_from(TASK.outerjoin(USERS, USERS.c.id == TASK.c.user_id))
-        .group_by(TASK.c.user_id, USERS.c.email, USERS.c.name)
-        .order_by(tasks.desc(), TASK.c.user_id)
-        .limit(top)
+        .group_by(TASK.c.user_id)
+        .subquery()
     )
+    zero = sa.literal_column("0", sa.Integer)
+    known = sa.select(
+        USERS.c.id.label("user_id"),
+        USERS.c.email,
+        USERS.c.name,
+        sa.func.coalesce(counts.c.tasks, zero).label("tasks"),
+        sa.func.coalesce(counts.c.open, zero).label("open"),
+        sa.func.coalesce(counts.c.completed, zero).label("completed"),
+    ).select_from(USERS.outerjoin(counts, counts.c.user_id == USERS.c.id))
+    missing = sa.cast(sa.null(), USERS.c.email.type)
+    orphans = sa.select(
+        counts.c.user_id, missing.label("email"), missing.label("name"), counts.c.tasks, counts.c.open, counts.c.completed
+    ).where(~sa.exists().where(USERS.c.id == counts.c.user_id))
+    every = sa.union_all(known, orphans).subquery()
+    query = sa.select(every).order_by(every.c.tasks.desc(), every.c.user_id).limit(top)
     frame = _frame(connection.execute(query).all(), ["user_id", "email", "name", "tasks", "open", "completed"])
     frame[["tasks", "open", "completed"]] = frame[["tasks", "open", "completed"]].astype("int64")
-    frame["completion_rate"] = (frame["completed"] / frame["tasks"]).astype("float64")
+    frame["completion_rate"] = (frame["completed"] / frame["tasks"].where(frame["tasks"] > 0)).astype("float64")
     return frame
 
 
 def by_user(database_url: str | URL | None = None, *, top: int = 20) -> pd.DataFrame:
-    """The ``top`` users by task count: user_id, email, name (None where the user row is missing), tasks, open, completed, completion_rate."""
+    """The ``top`` users by task count, users without tasks included (0 tasks): user_id, email, name, tasks, open, completed, completion_rate.
+
+    Tasks whose user row is missing count under their user_id with no email or name; completion_rate is NaN for 0 tasks.
+    """
     _positive("top", top)
     return _read(database_url, lambda connection: _by_user(connection, top))
 
