@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -16,8 +17,15 @@ from todo_data.sample import load_sample
 
 @pytest.fixture
 def sampled_url(head_url: URL) -> URL:
-    load_sample(head_url, users=8, tasks=400, seed=3)
+    load_sample(head_url, users=8, tasks=400, seed=3, anomalies=True)  # legacy priorities: urgent, HIGH, Low, empty
     return head_url
+
+
+def _execute(url: URL, statement: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
 
 
 def all_tasks(url: URL):
@@ -79,9 +87,33 @@ def test_text_full_of_sql_metacharacters_is_searched_literally(sampled_url: URL)
     engine.dispose()
 
 
+def test_every_priority_the_database_holds_can_be_chosen(sampled_url: URL) -> None:
+    """Legacy values the task report counts ('urgent', NULL, '') are choices too, and filter (issue 15, item 10)."""
+    _execute(sampled_url, "UPDATE task SET priority = NULL WHERE id IN (SELECT id FROM task ORDER BY id LIMIT 3)")
+    tasks = all_tasks(sampled_url)
+    explorer = Explorer(sampled_url)
+    options = list(explorer.priority.options)
+    assert options[:4] == ["all", "low", "medium", "high"] and options[-1] == "(none)"
+    assert {"urgent", "(empty)"} <= set(options) and len(options) == len(set(options))
+    held = {"(none)" if pd.isna(p) else "(empty)" if p == "" else p for p in tasks["priority"]}
+    assert held <= set(options[1:])
+    for label, mask in (
+        ("urgent", tasks["priority"] == "urgent"),
+        ("(none)", tasks["priority"].isna()),
+        ("(empty)", tasks["priority"] == ""),
+    ):
+        explorer.priority.value = label
+        assert explorer.total == mask.sum() > 0, label
+        assert sorted(explorer.page_frame()["id"]) == sorted(tasks[mask]["id"])[: explorer.page_size]
+    assert Explorer(sampled_url, priority="urgent").total == (tasks["priority"] == "urgent").sum()
+    assert Explorer(sampled_url, priority="(none)").priority.value == "(none)"
+    assert Explorer(sampled_url, priority="").priority.value == "(empty)"
+
+
 def test_bad_starting_values_are_one_line_errors(sampled_url: URL) -> None:
-    with pytest.raises(ConfigurationError, match="priority must be one of"):
-        Explorer(sampled_url, priority="urgent")
+    _execute(sampled_url, "UPDATE task SET priority = NULL WHERE id = 1")
+    with pytest.raises(ConfigurationError, match=r"priority must be one of low, medium, high, .*urgent, \(none\) \(what this database"):
+        Explorer(sampled_url, priority="critical")
     with pytest.raises(ConfigurationError, match="page_size"):
         Explorer(sampled_url, page_size=0)
     explorer = Explorer(sampled_url)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from todo_data import dispose_engines, frames, session_scope
 from todo_data.db import IN_PROCESS_SQLITE_READS
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
-from todo_data.frames import QueryError, count_tasks, read_frame, tasks_frame, weekly_tasks
+from todo_data.frames import QueryError, count_tasks, read_frame, task_priorities, tasks_frame, weekly_tasks
 from todo_data.migrations import upgrade
 from todo_data.models import Task, User, UTCDateTime
 from todo_data.sample import load_sample
@@ -90,7 +90,7 @@ def sample(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = make_url(f"sqlite+pysqlite:///{tmp_path_factory.mktemp('frames') / 'sample.db'}")
     try:
         upgrade(url)
-        load_sample(url, users=6, tasks=400, seed=11)
+        load_sample(url, users=6, tasks=400, seed=11, anomalies=True)  # legacy priorities too
         _add_special_tasks(url)
         yield url
     finally:
@@ -536,6 +536,10 @@ FILTERS: dict[str, Filter] = {
     "open": lambda t: ({"completed": False}, ~t["completed"]),
     "one-priority": lambda t: ({"priority": "high"}, t["priority"] == "high"),
     "priorities": lambda t: ({"priority": ["low", "medium"]}, t["priority"].isin(["low", "medium"])),
+    "legacy-priority": lambda t: ({"priority": "urgent"}, t["priority"] == "urgent"),
+    "no-priority": lambda t: ({"priority": [None]}, t["priority"].isna()),
+    "empty-priority": lambda t: ({"priority": [""]}, t["priority"] == ""),
+    "priority-or-none": lambda t: ({"priority": ["high", None]}, (t["priority"] == "high") | t["priority"].isna()),
     "from-datetime": lambda t: ({"created_from": _middle(t).to_pydatetime()}, t["created_at"] >= _middle(t)),
     "to-date-inclusive": lambda t: (
         {"created_to": _middle(t).date()},
@@ -564,6 +568,16 @@ def test_each_filter_matches_pandas_filtering_of_every_task(sample: URL, everyth
     assert frame["id"].tolist() == _newest_first(expected)
     assert count_tasks(sample, **kwargs) == len(expected)
     assert int(weekly_tasks(sample, **kwargs)["created"].sum()) == len(expected)
+
+
+def test_task_priorities_are_every_stored_value_known_ones_first(sample: URL, everything: pd.DataFrame) -> None:
+    """The explorer offers these, so legacy values the task report counts can be chosen (issue 15, item 10)."""
+    stored = {None if pd.isna(value) else value for value in everything["priority"]}
+    assert {None, "", "urgent"} <= stored, "the sample plants legacy priorities and NULLs"
+    values = task_priorities(sample)
+    assert set(values) == stored and len(values) == len(stored)
+    assert values[:3] == ["low", "medium", "high"] and values[-1] is None
+    assert values[3:-1] == sorted(stored - {None, "low", "medium", "high"})
 
 
 def test_tasks_frame_reads_every_task_newest_first_or_oldest_first(sample: URL, everything: pd.DataFrame) -> None:
@@ -632,6 +646,7 @@ def test_the_explorer_queries_on_an_empty_database(head_url: URL) -> None:
         ({"created_to": 20250101}, "created_to"),
         ({"priority": 3}, "priority"),
         ({"priority": []}, "priority"),
+        ({"priority": ["high", 3]}, "priority"),
         ({"completed": "yes"}, "completed"),
         ({"user_id": 5}, "user_id"),
         ({"text": 5}, "text"),

@@ -22,6 +22,17 @@ from todo_data.models import PRIORITIES
 ALL = "all"
 STATUS = {ALL: None, "open": False, "completed": True}
 MAX_USER_CHOICES = 1000
+NO_PRIORITY = "(none)"  # the choice for tasks whose priority is NULL
+EMPTY_PRIORITY = "(empty)"  # and for the empty string
+
+
+def priority_label(value: str | None) -> str:
+    """How the priority choice names a stored value: as it is, or NO_PRIORITY, EMPTY_PRIORITY, or quoted when blank-edged or ambiguous."""
+    if value is None:
+        return NO_PRIORITY
+    if value == "":
+        return EMPTY_PRIORITY
+    return repr(value) if value != value.strip() or value in (ALL, NO_PRIORITY, EMPTY_PRIORITY) else value
 
 
 class Explorer:
@@ -41,8 +52,6 @@ class Explorer:
     ) -> None:
         if page_size < 1:
             raise ConfigurationError(f"page_size must be at least 1, not {page_size}.")
-        if priority is not None and priority not in PRIORITIES:
-            raise ConfigurationError(f"priority must be one of {', '.join(PRIORITIES)} or None, not {priority!r}.")
         self.database_url = database_url
         self.page_size = page_size
         self.page = 0
@@ -50,6 +59,15 @@ class Explorer:
             "SELECT id, email FROM users ORDER BY email LIMIT :n", database_url=database_url, params={"n": MAX_USER_CHOICES}
         )
         self._user_ids = dict(zip(users["email"], users["id"], strict=True))
+        stored = frames.task_priorities(database_url)
+        values = [*PRIORITIES, *(value for value in stored if value not in PRIORITIES)]
+        self._priorities: dict[str, str | None] = {priority_label(value): value for value in values}
+        if priority is not None and priority not in self._priorities:
+            if priority not in values:
+                raise ConfigurationError(
+                    f"priority must be one of {', '.join(self._priorities)} (what this database holds) or None for all, not {priority!r}."
+                )
+            priority = priority_label(priority)
         self.user = widgets.Combobox(
             value=next((email for email, uid in self._user_ids.items() if uid == user_id), user_id or ""),
             options=list(self._user_ids),
@@ -64,7 +82,7 @@ class Explorer:
             style={"button_width": "7.5em"},
             layout=widgets.Layout(width="auto"),  # as wide as its buttons, so they sit beside the label
         )
-        self.priority = widgets.Dropdown(options=[ALL, *PRIORITIES], value=priority or ALL, description="Priority")
+        self.priority = widgets.Dropdown(options=[ALL, *self._priorities], value=priority or ALL, description="Priority")
         self.created_from = widgets.DatePicker(value=created_from, description="From")
         self.created_to = widgets.DatePicker(value=created_to, description="To")
         self.text = widgets.Text(value=text or "", placeholder="text in title or description", description="Text")
@@ -98,7 +116,7 @@ class Explorer:
         return {
             "user_id": self._user_ids.get(user, user) or None,
             "completed": STATUS[self.status.value],
-            "priority": None if self.priority.value == ALL else self.priority.value,
+            "priority": None if self.priority.value == ALL else [self._priorities[self.priority.value]],
             "created_from": self.created_from.value,
             "created_to": self.created_to.value,
             "text": self.text.value or None,

@@ -48,7 +48,7 @@ from todo_data.db import (
     translate_errors,
 )
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
-from todo_data.models import Task, UTCDateTime, metadata
+from todo_data.models import PRIORITIES, Task, UTCDateTime, metadata
 from todo_data.settings import backend_of, mask_text, mask_url
 
 Query = str | sa.sql.expression.SelectBase | sa.TextClause
@@ -585,8 +585,8 @@ class TaskFilter:
     """The filters ``tasks_frame``, ``count_tasks`` and ``weekly_tasks`` share, checked once.
 
     ``created_from`` is inclusive and ``created_to`` exclusive; a date in either is a whole UTC day, so
-    ``created_to=date(2025, 1, 31)`` keeps the 31st. After checking, ``priority`` is a tuple and both bounds
-    are aware UTC datetimes.
+    ``created_to=date(2025, 1, 31)`` keeps the 31st. ``priority`` takes any stored value, legacy ones too, and
+    None inside a list for tasks without one. After checking, ``priority`` is a tuple and both bounds are aware UTC datetimes.
     """
 
     user_id: str | None = None
@@ -607,9 +607,9 @@ class TaskFilter:
         if priority is not None:
             if isinstance(priority, str):
                 priority = (priority,)
-            if not isinstance(priority, Sequence | set | frozenset) or not all(isinstance(item, str) for item in priority):
+            if not isinstance(priority, Sequence | set | frozenset) or not all(item is None or isinstance(item, str) for item in priority):
                 raise ConfigurationError(
-                    f"priority must be a priority name or a list of them (e.g. ['high', 'medium']), not {self.priority!r}."
+                    f"priority must be a priority or a list of them (e.g. ['high', 'medium'], [None] for no priority), not {self.priority!r}."
                 )
             if not priority:
                 raise ConfigurationError("priority is an empty list, which matches no task: pass None for every priority.")
@@ -631,7 +631,8 @@ class TaskFilter:
         if self.completed is not None:
             clauses.append(TASK.c.completed == self.completed)
         if self.priority is not None:
-            clauses.append(TASK.c.priority.in_(self.priority))
+            named = TASK.c.priority.in_([p for p in self.priority if p is not None])
+            clauses.append(sa.or_(named, TASK.c.priority.is_(None)) if None in self.priority else named)
         if self.created_from is not None:
             clauses.append(TASK.c.created_at >= self.created_from)
         if self.created_to is not None:
@@ -695,6 +696,17 @@ def count_tasks(
     )
     statement = sa.select(sa.func.count().label("tasks")).select_from(TASK).where(*task_filter.clauses())
     return int(read_frame(statement, database_url=database_url).iat[0, 0])
+
+
+def task_priorities(database_url: str | URL | None = None) -> list[str | None]:
+    """Every priority value the task table holds, legacy ones ('urgent', '') included and None for NULL.
+
+    Low, medium and high first (when present), then the others in sorted order, then None: the explorer's choices.
+    """
+    frame = read_frame(sa.select(TASK.c.priority).distinct(), database_url=database_url)
+    values = {None if pd.isna(value) else str(value) for value in frame["priority"]}
+    rank = {name: i for i, name in enumerate(PRIORITIES)}
+    return sorted(values, key=lambda value: (value is None, rank.get(value, len(rank)), value or ""))  # type: ignore[arg-type]
 
 
 def weekly_tasks(
