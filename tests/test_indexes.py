@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import canonical_workload, run_sql, run_workload
+from conftest import canonical_workload, fill_seed_database, run_sql, run_workload
 from sqlalchemy.engine import URL
 
 from todo_data import dispose_engines, indexes
@@ -254,7 +258,7 @@ def test_a_generic_plan_that_sorts_is_reported_and_each_fix_takes_it_away(make_d
     assert "plan_cache_mode = force_custom_plan" in custom_only["evidence"]
 
 
-def test_unused_index_after_a_workload_names_the_planted_index_only(make_database) -> None:
+def test_unused_index_after_a_workload_names_the_planted_index_only(make_database, monkeypatch: pytest.MonkeyPatch) -> None:
     url = _pg_database(make_database, tasks=500)
     run_sql(url, "CREATE INDEX ix_task_title ON task (title)", "ANALYZE")
     run_sql(url, "SELECT pg_stat_reset()")  # as the admin, in that database: a new statistics window
@@ -266,19 +270,75 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
     engine.dispose()
     report = index_report(url)
 
-    unused = _rule(report, "unused-index")
-    assert used, "the workload used no index"
-    assert "ix_task_title" in set(unused["index"])
-    assert used.isdisjoint(unused["index"]), unused
-    assert not {"pk_task", "pk_users", "uq_users_email"} & set(unused["index"])  # unique and primary keys are exempt
-    title = unused.set_index("index").loc["ix_task_title"]
-    assert title["severity"] == "low" and "window is short" in title["evidence"]
-    assert title["suggested_sql"] == "DROP INDEX CONCURRENTLY ix_task_title;"
+    # A window of seconds judges nothing: the index is said to be too young to judge, with no fix to run.
+    assert _rule(report, "unused-index").empty
+    young = _rule(report, "too-young-to-judge").set_index("index")
+    title = young.loc["ix_task_title"]
+    assert title["severity"] == "info" and title["suggested_sql"] is None and title["alembic_op"] is None
+    assert title["evidence"].startswith("Statistics window of ") and "s, too short to judge" in title["evidence"]
     assert report.stats_since is not None and report.stats_since.tzinfo is not None
     assert datetime.now(UTC) - report.stats_since < timedelta(minutes=5)
     assert report.stats_since.isoformat(timespec="seconds") in title["evidence"]
+
+    # A window long enough (here: any) names the index unused and drops it; the indexes the workload used are not named.
+    monkeypatch.setattr(indexes, "UNUSED_MIN_WINDOW", timedelta(0))
+    report = index_report(url)
+    unused = _rule(report, "unused-index")
+    assert used, "the workload used no index"
+    assert "ix_task_title" in set(unused["index"]) and _rule(report, "too-young-to-judge").empty
+    assert used.isdisjoint(unused["index"]), unused
+    assert not {"pk_task", "pk_users", "uq_users_email"} & set(unused["index"])  # unique and primary keys are exempt
+    title = unused.set_index("index").loc["ix_task_title"]
+    assert title["severity"] == "medium" and title["suggested_sql"] == "DROP INDEX CONCURRENTLY ix_task_title;"
     scans = report.indexes.set_index("index")["scans"]
     assert scans["ix_task_title"] == 0 and all(scans[name] > 0 for name in used)
+
+
+def _todo_data(*args: str) -> str:
+    """Run the installed ``todo-data`` command as a user would; its output."""
+    script = shutil.which("todo-data") or str(Path(sys.executable).parent / "todo-data")
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run([script, *args], capture_output=True, text=True, env=environment, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_right_after_db_upgrade_no_index_is_called_unused(make_database) -> None:
+    """Issue 15, item 9: the indexes an upgrade just built have 0 scans because they are new, not because they are unused."""
+    url = make_database("postgresql")
+    address = url.render_as_string(hide_password=False)
+    _todo_data("db", "upgrade", "001", "--database-url", address)
+    fill_seed_database(url)
+    _todo_data("db", "upgrade", "--database-url", address)
+
+    report = index_report(url)
+    assert _rule(report, "unused-index").empty, _rule(report, "unused-index")
+    young = _rule(report, "too-young-to-judge")
+    idle = report.indexes[(report.indexes["scans"] == 0) & ~report.indexes["unique"] & ~report.indexes["primary"]]
+    assert set(idle["index"]) == set(young["index"]) and "ix_task_user_id_completed_created_at" in set(young["index"])
+    assert (young["severity"] == "info").all() and young["suggested_sql"].isna().all() and young["alembic_op"].isna().all()
+    assert all("too short to judge" in evidence and "pg_stat_reset()" in evidence for evidence in young["evidence"])
+    assert not any("DROP INDEX" in str(sql) for sql in report.findings["suggested_sql"])
+
+
+def test_an_index_built_after_the_windows_writes_is_too_young_to_judge(make_database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window long enough to judge still cannot judge an index a migration built during it: it missed the window's writes."""
+    url = make_database("postgresql")
+    upgrade(url, "003")
+    fill_seed_database(url)
+    run_sql(url, "CREATE INDEX ix_task_title ON task (title)")
+    run_sql(url, "SELECT pg_stat_reset()")  # the window: ix_task_title lives through all of it
+    run_sql(url, "UPDATE task SET title = left(title, 190) || '.'")  # its writes, through every index (not HOT: title is indexed)
+    upgrade(url)  # 004 builds its indexes after the window's writes
+    monkeypatch.setattr(indexes, "UNUSED_MIN_WINDOW", timedelta(0))  # a real week cannot pass in a test
+
+    report = index_report(url)
+    young = _rule(report, "too-young-to-judge").set_index("index")
+    unused = _rule(report, "unused-index").set_index("index")
+    assert "ix_task_user_id_completed_created_at" in young.index, report.findings
+    assert "Too young to judge: built during the statistics window" in young.loc["ix_task_user_id_completed_created_at", "evidence"]
+    assert "ix_task_title" in unused.index and "ix_task_title" not in young.index
+    assert unused.loc["ix_task_title", "suggested_sql"] == "DROP INDEX CONCURRENTLY ix_task_title;"
 
 
 def test_of_two_copies_the_one_queries_use_is_kept_and_never_called_unused(make_database) -> None:

@@ -76,7 +76,9 @@ RULES = {
     "duplicate-index": "Two indexes with the same columns, order and predicate: one of them is pure write cost.",
     "redundant-prefix-index": "A non-unique index whose columns lead another index with the same predicate.",
     "fk-without-index": "A foreign key with no index led by its columns: deleting or updating a parent row scans the child table.",
-    "unused-index": "No scans since the statistics were reset (unique and primary-key indexes are exempt).",
+    "unused-index": "No scans in a statistics window of a week or more (unique and primary-key indexes are exempt).",
+    "too-young-to-judge": "No scans, but the statistics cover too little of the index's life to call it unused: "
+    "the window is under a week, or of unknown length, or the index was built during it.",
     "seq-scan-heavy": "A table of 10,000+ rows read mostly by sequential scans (PgHero's missing-index check).",
     "index-bloat": "An index with much more space than its rows need (estimated on PostgreSQL, measured on SQLite).",
     "table-bloat": "A table with much more space than its rows need (estimated on PostgreSQL, measured on SQLite).",
@@ -87,7 +89,7 @@ RULES = {
 }
 
 MARKER = "/* todo_data.indexes */"  # leads every statement the report sends, so top_queries can leave them out
-UNUSED_MIN_WINDOW = timedelta(days=7)  # a shorter statistics window makes "unused" a weak signal
+UNUSED_MIN_WINDOW = timedelta(days=7)  # PgHero's advice: reset the statistics and wait a week or two before judging
 SEQ_SCAN_MIN_ROWS = 10_000  # PgHero's missing_indexes thresholds
 SEQ_SCAN_MAX_INDEX_SHARE = 0.95
 CACHE_HIT_MIN = 0.99
@@ -185,6 +187,8 @@ class _Index:
     scans: int | None = None
     bloat_bytes: int | None = None
     creating: bool = False
+    blocks: int | None = None  # block reads and hits in the statistics window (scans and upkeep)
+    table_writes: int | None = None  # rows its table inserted or updated other than HOT in the window: each touches the index
 
     @property
     def signature(self) -> tuple[tuple[Any, ...], ...]:
@@ -242,6 +246,7 @@ class _Context:
     foreign_keys: list[_ForeignKey]
     stats_since: datetime | None = None
     now: datetime | None = None
+    stats_floor: datetime | None = None  # never reset: the oldest vacuum/analyze time the counters hold, so the window began before
     rows: dict[str, int | None] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -307,7 +312,8 @@ def _duration(delta: timedelta) -> str:
         return f"{seconds // 60} min {seconds % 60} s"
     if seconds < 86_400:
         return f"{seconds // 3_600} h {seconds % 3_600 // 60} min"
-    return f"{seconds // 86_400} d {seconds % 86_400 // 3_600} h"
+    hours = seconds % 86_400 // 3_600
+    return f"{seconds // 86_400} d {hours} h" if hours else f"{seconds // 86_400} d"
 
 
 def _window(context: _Context) -> str:
@@ -933,6 +939,8 @@ SELECT t.relname AS table_name, ix.relname AS index_name, am.amname AS method,
        pg_get_indexdef(i.indexrelid) AS definition,
        pg_relation_size(i.indexrelid) AS size_bytes,
        s.idx_scan AS scans,
+       coalesce(io.idx_blks_hit, 0) + coalesce(io.idx_blks_read, 0) AS blocks,
+       ts.n_tup_ins + ts.n_tup_upd - ts.n_tup_hot_upd AS table_writes,
        con.conname AS constraint_name, con.contype::text AS constraint_type
 FROM pg_index i
 JOIN pg_class ix ON ix.oid = i.indexrelid
@@ -940,6 +948,8 @@ JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ix.relam
 LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = i.indexrelid
+LEFT JOIN pg_stat_user_tables ts ON ts.relid = i.indrelid
 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
 WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p', 'm')
 ORDER BY t.relname, ix.relname
@@ -1071,6 +1081,8 @@ def _pg_catalog(connection: Connection, context: _Context) -> list[dict[str, Any
                 scans=None if row["scans"] is None else int(row["scans"]),
                 bloat_bytes=index_bloat.get(row["index_name"]),
                 creating=row["index_name"] in (creating or set()),
+                blocks=None if row["scans"] is None else int(row["blocks"]),
+                table_writes=None if row["table_writes"] is None else int(row["table_writes"]),
             )
         )
     for row in connection.execute(_sql(_PG_FOREIGN_KEYS)).mappings():
@@ -1110,13 +1122,77 @@ def _pg_catalog(connection: Connection, context: _Context) -> list[dict[str, Any
     return tables
 
 
+_PG_STATS_FLOOR = """
+SELECT least(min(last_vacuum), min(last_autovacuum), min(last_analyze), min(last_autoanalyze)) FROM pg_stat_all_tables
+"""
+
+
 def _pg_stats_window(connection: Connection, context: _Context) -> None:
+    """When the usage counters began: pg_stat_database.stats_reset, or, never reset, no later than the oldest timestamp they hold.
+
+    A database whose statistics were never reset does not record when they began (its creation, or the last crash);
+    the vacuum and analyze times the counters keep are a lower bound on the window's length.
+    """
     since, now = connection.execute(_sql("SELECT stats_reset, now() FROM pg_stat_database WHERE datname = current_database()")).one()
     context.stats_since, context.now = since, now
+    if since is None:
+        context.stats_floor = connection.execute(_sql(_PG_STATS_FLOOR)).scalar()
     context.notes.append(
         f"Usage counters (scans, cache hits) count {_window(context)}; pg_stat_reset() starts a new window. "
+        f"An index is called unused only after a window of {_duration(UNUSED_MIN_WINDOW)} or more that it lived through. "
         "Scans on replicas are counted on the replicas, not here."
     )
+
+
+def _window_length(context: _Context) -> tuple[timedelta | None, bool]:
+    """How long the usage counters have counted, and whether that is exact (False: at least that long; None: unknown)."""
+    if context.now is None:
+        return None, False
+    if context.stats_since is not None:
+        return context.now - context.stats_since, True
+    return (context.now - context.stats_floor if context.stats_floor is not None else None), False
+
+
+def _too_young(context: _Context, index: _Index) -> str | None:
+    """Why 0 scans do not show that ``index`` is unused (the verdict first), or None when they do.
+
+    Knowable on a stock server: the window's length (above), and for a B-tree without a predicate whether it lived
+    through the window's writes, since every row its table inserts, or updates other than HOT, reads at least one of
+    its blocks. When the index saw fewer block accesses than that, it was built during the window (a migration, say).
+    """
+    length, exact = _window_length(context)
+    again = f"read this report again after {_duration(UNUSED_MIN_WINDOW)} of normal use"
+    if length is None:
+        return (
+            "Statistics window of unknown length, too short to judge: 0 scans since statistics began, and this database does "
+            "not record when that was (never reset, no vacuum or analyze time yet), so it may be minutes. "
+            f"Reset the statistics (SELECT pg_stat_reset();) and {again}."
+        )
+    if length < UNUSED_MIN_WINDOW and exact:
+        since = context.stats_since.isoformat(timespec="seconds") if context.stats_since else ""
+        return (
+            f"Statistics window of {_duration(length)}, too short to judge: 0 scans since the reset at {since}; "
+            f"read this report again after {_duration(UNUSED_MIN_WINDOW - length)} more of normal use."
+        )
+    if length < UNUSED_MIN_WINDOW:
+        return (
+            f"Statistics window of unknown length, too short to judge: 0 scans since statistics began (never reset); the oldest "
+            f"vacuum or analyze time they hold is only {_duration(length)} old. Reset the statistics (SELECT pg_stat_reset();) "
+            f"and {again}."
+        )
+    if (
+        index.method == "btree"
+        and index.predicate is None
+        and index.blocks is not None
+        and index.table_writes is not None
+        and index.blocks < index.table_writes
+    ):
+        return (
+            f"Too young to judge: built during the statistics window ({_window(context)}), so its 0 scans cover an unknown, "
+            f"maybe short, time. Its table wrote {index.table_writes:,} rows into its indexes in the window, and this index saw "
+            f"{index.blocks:,} block accesses, fewer than one per row; {again} with it."
+        )
+    return None
 
 
 def _check_pg_usage(context: _Context, tables: list[dict[str, Any]]) -> None:
@@ -1125,7 +1201,6 @@ def _check_pg_usage(context: _Context, tables: list[dict[str, Any]]) -> None:
         for fk in context.foreign_keys
         if sum(_leading(i, fk.columns) for i in context.on(fk.table)) == 1
     }
-    short = context.stats_since is not None and context.now is not None and context.now - context.stats_since < UNUSED_MIN_WINDOW
     for index in context.indexes:
         if index.creating:
             context.add(
@@ -1156,6 +1231,10 @@ def _check_pg_usage(context: _Context, tables: list[dict[str, Any]]) -> None:
             continue
         if index.name in context.keepers:
             continue  # its copies are to be dropped first; advising to drop this one too would leave none
+        young = _too_young(context, index)
+        if young is not None:
+            context.add("too-young-to-judge", "info", index.table, index.name, young, None, None)
+            continue
         window = _window(context)
         if index.name in fk_sole:
             context.add(
@@ -1171,11 +1250,10 @@ def _check_pg_usage(context: _Context, tables: list[dict[str, Any]]) -> None:
         sql, op = _drop_fix(context, index)
         context.add(
             "unused-index",
-            "low" if short else "medium",
+            "medium",
             index.table,
             index.name,
-            f"{index.name} ({index.display_columns()}, {_size(index.size_bytes)}): 0 scans {window}"
-            f"{'; the window is short, so let the application run longer before dropping it' if short else ''}.",
+            f"{index.name} ({index.display_columns()}, {_size(index.size_bytes)}): 0 scans {window}.",
             sql,
             op,
         )
