@@ -91,6 +91,18 @@ def test_drift_is_empty_at_head_and_names_each_difference_below_it(database_url:
     assert ("remove_index", "ix_users_email") in found
 
 
+def test_drift_at_001_names_the_types_and_defaults_as_the_database_spells_them(database_url: URL) -> None:
+    """Not ``TIMESTAMP -> DATETIME`` and ``DefaultClause(<... object at 0x...>)``: what 002 changes, readable."""
+    migrations.upgrade(database_url, "001")
+    drift = inspect.drift(database_url)
+    details = {(r.kind, r.table, r.name): r.detail for r in drift.itertuples(index=False)}
+    assert not [d for d in drift["detail"] if "object at 0x" in d or "DefaultClause" in d], drift["detail"].tolist()
+    assert details[("modify_default", "task", "created_at")] == "none -> CURRENT_TIMESTAMP"
+    assert details[("modify_default", "task", "priority")] == "none -> 'medium'"
+    if database_url.get_backend_name() == "postgresql":
+        assert details[("modify_type", "task", "created_at")] == "TIMESTAMP WITHOUT TIME ZONE -> TIMESTAMP WITH TIME ZONE"
+
+
 def test_check_constraints_are_reported_honestly(database_url: URL) -> None:
     migrations.upgrade(database_url)
     if database_url.get_backend_name() == "postgresql":

@@ -203,7 +203,7 @@ def drift(database_url: str | URL | None = None) -> pd.DataFrame:
             connection, opts={"compare_type": True, "compare_server_default": True, "target_metadata": metadata}
         )
         diffs = compare_metadata(context, metadata)
-        rows = [_drift_row(diff) for diff in _flatten(diffs)]
+        rows = [_drift_row(diff, connection.dialect) for diff in _flatten(diffs)]
         rows.extend(_check_constraint_notes(connection))
         if connection.in_transaction():
             connection.rollback()
@@ -217,7 +217,17 @@ def _flatten(diffs: list[Any]) -> list[Any]:
     return out
 
 
-def _drift_row(diff: tuple[Any, ...]) -> dict[str, Any]:
+def _shown(value: Any, dialect: sa.Dialect) -> str:
+    """A type or server default as this database would spell it (``timestamp`` vs ``timestamp with time zone``, not ``DATETIME``)."""
+    if isinstance(value, sa.types.TypeEngine):
+        return value.compile(dialect=dialect)
+    if isinstance(value, sa.DefaultClause):
+        arg = value.arg
+        return str(arg.compile(dialect=dialect)) if isinstance(arg, sa.sql.ClauseElement) else repr(arg)
+    return "none" if value is None else str(value)
+
+
+def _drift_row(diff: tuple[Any, ...], dialect: sa.Dialect) -> dict[str, Any]:
     kind = diff[0]
     if kind in ("add_table", "remove_table"):
         return {"kind": kind, "table": diff[1].name, "name": diff[1].name, "detail": "", "comparable": True}
@@ -233,7 +243,13 @@ def _drift_row(diff: tuple[Any, ...]) -> dict[str, Any]:
         return {"kind": kind, "table": fk.parent.name, "name": fk.name, "detail": ", ".join(c.name for c in fk.columns), "comparable": True}
     if kind.startswith("modify_"):
         _, _schema, table, column, _existing, old, new = diff
-        return {"kind": kind, "table": table, "name": column, "detail": f"{old!s} -> {new!s}", "comparable": True}
+        return {
+            "kind": kind,
+            "table": table,
+            "name": column,
+            "detail": f"{_shown(old, dialect)} -> {_shown(new, dialect)}",
+            "comparable": True,
+        }
     return {"kind": kind, "table": "", "name": "", "detail": repr(diff[1:]), "comparable": True}
 
 
