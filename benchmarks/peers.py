@@ -429,7 +429,8 @@ def raw_adbc(url: str) -> Runner:
     _read_imports()
     import sqlalchemy as sa
 
-    from todo_data.frames import libpq_uri, sqlite_uri
+    from todo_data.backends.postgresql.reads import libpq_uri
+    from todo_data.backends.sqlite.files import read_uri as sqlite_uri
 
     parsed = sa.make_url(url)
     if url.startswith("postgresql"):
@@ -455,9 +456,9 @@ def raw_adbc_parsed(url: str) -> Runner:
     import adbc_driver_sqlite.dbapi as driver
     import sqlalchemy as sa
 
-    from todo_data.frames import sqlite_uri
+    from todo_data.backends.sqlite.files import read_uri
 
-    uri = sqlite_uri(sa.make_url(url))
+    uri = read_uri(sa.make_url(url))
     utc = pa.timestamp("us", tz="UTC")
 
     def run() -> Any:

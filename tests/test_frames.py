@@ -20,6 +20,7 @@ from conftest import BACKENDS, _admin_execute, create_pg_database, drop_pg_datab
 from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines, frames, session_scope
+from todo_data.backends.sqlite import reads as sqlite_reads
 from todo_data.db import IN_PROCESS_SQLITE_READS
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, TodoDataError
 from todo_data.frames import QueryError, count_tasks, read_frame, task_priorities, tasks_frame, weekly_tasks
@@ -294,7 +295,7 @@ def test_sqlite_columns_that_start_with_nulls_still_read(sample: URL, everything
     if sample.get_backend_name() != "sqlite":
         pytest.skip("type inference from the first rows is the SQLite driver's")
     # Small batches make the driver guess a type from NULLs alone; read_frame must retry and read every row.
-    monkeypatch.setattr(frames, "SQLITE_BATCH_ROWS_TRIED", (16, 1 << 30))
+    monkeypatch.setattr(sqlite_reads, "BATCH_ROWS_TRIED", (16, 1 << 30))
     frame = read_frame("SELECT id, CASE WHEN id <= 100 THEN NULL ELSE title END AS late FROM task ORDER BY id", database_url=sample)
     expected = everything["title"].where(everything["id"] > 100)
     assert frame["late"].isna().sum() == expected.isna().sum()
@@ -404,7 +405,7 @@ def test_reads_while_the_file_is_open_here_give_the_same_frames_and_errors(
 ) -> None:
     if sample.get_backend_name() != "sqlite":
         pytest.skip("ADBC's separate copy of the database engine is SQLite's")
-    monkeypatch.setattr(frames, "SQLITE_BATCH_ROWS_TRIED", (16, 1 << 30))  # the retry after a type mismatch, in the child too
+    monkeypatch.setattr(sqlite_reads, "BATCH_ROWS_TRIED", (16, 1 << 30))  # the retry after a type mismatch, in the child too
     middle = everything["created_at"].iloc[len(everything) // 2].to_pydatetime()
     reads: list[Callable[[], pd.DataFrame]] = [
         lambda: read_frame(sa.select(TASK).order_by(TASK.c.id), database_url=sample),

@@ -24,6 +24,9 @@ from sqlalchemy.engine import URL
 from sqlmodel import Session
 
 from todo_data import inspect, migrations, sample
+from todo_data.backends.postgresql.load import PostgresLoadTarget
+from todo_data.backends.sqlite.files import write_uri
+from todo_data.backends.sqlite.load import SqliteLoadTarget
 from todo_data.db import get_engine
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES, TITLE_MAX, Task, TaskRelationship, User
@@ -257,7 +260,7 @@ def test_a_failure_mid_load_leaves_the_database_as_it_was(head_url: URL, backend
     if step == "rows":  # after the users went in, before the tasks
         monkeypatch.setattr(sample, "_load_rows", failing_rows)
     else:  # after every row went in and every index and constraint was restored
-        monkeypatch.setattr(sample._PostgresTarget if backend == "postgresql" else sample._SqliteTarget, "finish", failing_finish)
+        monkeypatch.setattr(PostgresLoadTarget if backend == "postgresql" else SqliteLoadTarget, "finish", failing_finish)
     with pytest.raises(RuntimeError, match="simulated"):
         load_sample(head_url, users=10, tasks=400, seed=2)
     assert loaded == (["users"] if step == "rows" else [])
@@ -352,12 +355,13 @@ def test_a_killed_loader_process_leaves_the_database_as_it_was_and_a_reader_neve
 CRASH_AT_COMMIT = """
 import os, signal, sys
 from todo_data import sample
+from todo_data.backends.sqlite.load import SqliteLoadTarget
 
 def crash(target):  # every row is in and every index rebuilt; the parent dies instead of saying COMMIT
     print(target.process.pid, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
-sample._SqliteTarget.commit = crash
+SqliteLoadTarget.commit = crash
 sample.load_sample(sys.argv[1], users=10, tasks=400, seed=2)
 """
 
@@ -379,11 +383,11 @@ def test_a_parent_killed_before_commit_leaves_the_database_as_it_was(make_databa
 
 def test_a_sqlite_file_uri_loads_and_an_in_memory_database_is_refused(make_database) -> None:
     url = _sqlite_head(make_database)
-    assert sample._sqlite_write_uri(url) == f"{Path(url.database).as_uri()}?mode=rw"  # never creates a missing file
+    assert write_uri(url) == f"{Path(url.database).as_uri()}?mode=rw"  # never creates a missing file
     file_uri = url.set(database=f"file:{url.database}", query={"uri": "true"})
     assert load_sample(file_uri, users=3, tasks=30).tasks == 30
     assert _counts(url)["task"] == 30
     read_only = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
-    assert sample._sqlite_write_uri(read_only) == f"file:{url.database}?mode=ro"  # a mode the URL asks for stands
+    assert write_uri(read_only) == f"file:{url.database}?mode=ro"  # a mode the URL asks for stands
     with pytest.raises(ConfigurationError, match="in-memory database"):
-        sample._sqlite_write_uri(url.set(database=":memory:"))
+        write_uri(url.set(database=":memory:"))

@@ -7,26 +7,12 @@ back as ``datetime64[us, UTC]`` on both backends (SQLite keeps them as text; the
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import functools
-import os
-import pickle
 import re
-import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
 
-import adbc_driver_manager
-import adbc_driver_manager.dbapi
-import adbc_driver_postgresql.dbapi
-import adbc_driver_sqlite.dbapi
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -37,16 +23,12 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import NullType, TypeDecorator
 
-from todo_data.db import (
-    IN_PROCESS_SQLITE_READS,
-    SQLITE_BUSY_TIMEOUT_MS,
-    describe_connection_error,
-    get_engine,
-    resolve_url,
-    sqlite_child_ended,
-    start_sqlite_child,
-    translate_errors,
-)
+from todo_data.backends import Backend, backend_for, backend_names, find_backend
+from todo_data.backends.adbc import DRIVER_ERRORS
+from todo_data.backends.postgresql.reads import libpq_uri as libpq_uri  # re-exported: benchmarks read with it
+from todo_data.backends.sqlite.files import held_open_here as held_open_here  # re-exported
+from todo_data.backends.sqlite.files import read_uri as sqlite_uri  # noqa: F401  (re-exported under its old name)
+from todo_data.db import describe_connection_error, get_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
 from todo_data.models import PRIORITIES, Task, UTCDateTime, metadata
 from todo_data.settings import backend_of, mask_text, mask_url
@@ -60,16 +42,10 @@ TASK_COLUMNS = ("id", "user_id", "title", "description", "completed", "priority"
 DEFAULT_TIMESTAMP_COLUMNS = frozenset(
     column.name for table in metadata.tables.values() for column in table.columns if isinstance(column.type, UTCDateTime)
 )
-ADBC_BACKENDS = ("postgresql", "sqlite")
-# The SQLite driver infers each column's type from the first batch: large batches make a leading run of NULLs harmless,
-# and on a type mismatch the read is tried again with one batch for every row (the driver refuses 2**31 - 1).
-SQLITE_BATCH_ROWS_TRIED = (1 << 20, 1 << 30)
-PG_SESSION_OPTIONS = "-c default_transaction_read_only=on -c TimeZone=UTC"
-MAX_CACHED_PG_DATABASES = 8
+ADBC_BACKENDS = backend_names()  # every backend reads through ADBC (backend.read_arrow); others through SQLAlchemy
 
 _UTC = pa.timestamp("us", tz="UTC")
 _TARGETS = {"timestamp": _UTC, "date": pa.date32(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "string": pa.string()}
-_DRIVER_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _LOST_CONNECTION = ("server closed the connection", "terminating connection", "no connection to the server", "could not receive data")
 
 
@@ -95,10 +71,10 @@ def read_frame(
     ``updated_at``); naive values are taken to be UTC, as the models store them.
     """
     url = resolve_url(database_url)
-    backend = backend_of(url)
+    backend = find_backend(url)
     clause, named, positional = _as_clause(query, params)
-    if backend in ADBC_BACKENDS:
-        dialect = _dialect(backend)
+    if backend is not None and backend.name in ADBC_BACKENDS:
+        dialect = backend.read_dialect()
         if clause is None:
             sql, values = str(query), [_bind_value(value, None, dialect) for value in positional]
         else:
@@ -142,14 +118,6 @@ def _text_clause(sql: str, params: Mapping[str, Any]) -> sa.TextClause:
     return clause
 
 
-@functools.cache
-def _dialect(backend: str) -> Dialect:
-    """The SQLAlchemy dialect that compiles for the ADBC driver's positional placeholders."""
-    if backend == "postgresql":
-        return sa.engine.make_url("postgresql+psycopg://").get_dialect()(paramstyle="numeric_dollar")
-    return sa.engine.make_url("sqlite+pysqlite://").get_dialect()(paramstyle="qmark")
-
-
 def _compile(clause: ClauseElement, params: Mapping[str, Any] | None, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL with positional placeholders and the values in order, each through its type's bind processor."""
     compiled = clause.compile(dialect=dialect)
@@ -181,218 +149,20 @@ def _bind_value(value: Any, processor: Any, dialect: Dialect) -> Any:
     return processor(value) if processor is not None else value
 
 
-# --- ADBC -----------------------------------------------------------------------------------------
+# --- ADBC, through the backend's transport ---------------------------------------------------------
 
 
-def _read_adbc(url: URL, backend: str, sql: str, values: list[Any]) -> pa.Table:
-    if backend == "sqlite":
-        return _read_sqlite(url, sql, values)
-    connection = _connect_pg(url)
+def _read_adbc(url: URL, backend: Backend, sql: str, values: list[Any]) -> pa.Table:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values or None)
-            return cursor.fetch_arrow_table()
-    except _DRIVER_ERRORS as exc:
+        return backend.read_arrow(url, sql, values)
+    except DRIVER_ERRORS as exc:
         raise _query_error(exc, url) from None
-    finally:
-        connection.close()  # never committed: whatever a query did is rolled back
-
-
-# --- SQLite: in this process, or in a child when this process holds the file open ----------------
-
-
-def _read_sqlite(url: URL, sql: str, values: list[Any]) -> pa.Table:
-    """The read through ADBC's SQLite: here when nothing in this process holds the file open, else in a child process.
-
-    ADBC carries its own copy of SQLite; closing its connection would drop the POSIX locks that this process's
-    ``sqlite3`` connections hold on the same file (a write transaction's included), so while any is open the read
-    runs in a process of its own (see :class:`todo_data.db.InProcessSqliteReads`).
-    """
-    uri = sqlite_uri(url)
-    with IN_PROCESS_SQLITE_READS.reading():
-        if not held_open_here(Path(unquote(urlsplit(uri).path))):
-            try:
-                connection = adbc_driver_sqlite.dbapi.connect(uri)
-            except _DRIVER_ERRORS as exc:
-                raise ConnectionFailed(describe_connection_error(exc, url)) from None
-            try:
-                return _sqlite_table(connection, sql, values, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BATCH_ROWS_TRIED)
-            except _DRIVER_ERRORS as exc:
-                raise _query_error(exc, url) from None
-            finally:
-                connection.close()  # never committed: whatever a query did is rolled back
-    return _read_sqlite_in_child(url, uri, sql, values)
-
-
-def held_open_here(path: Path) -> bool:
-    """Whether this process has a file descriptor on a SQLite database or on its ``-wal``, ``-shm`` or ``-journal`` file."""
-    if os.name == "nt":  # Windows locks belong to file handles, not processes: nothing to drop
-        return False
-    files = set()
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            status = os.stat(f"{path}{suffix}")
-            files.add((status.st_dev, status.st_ino))
-    if not files:
-        return False
-    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
-    for name in os.listdir(folder):
-        with contextlib.suppress(OSError, ValueError):  # the listing's own descriptor is closed by now
-            status = os.fstat(int(name))
-            if (status.st_dev, status.st_ino) in files:
-                return True
-    return False
-
-
-def _read_sqlite_in_child(url: URL, uri: str, sql: str, values: list[Any]) -> pa.Table:
-    """The read in a child process (:func:`_sqlite_reader`), its result back as an Arrow IPC stream."""
-    request = pickle.dumps((uri, sql, values, SQLITE_BUSY_TIMEOUT_MS, SQLITE_BATCH_ROWS_TRIED))
-    with tempfile.TemporaryFile() as stderr:
-        process = start_sqlite_child(stderr, _sqlite_table, _sqlite_reader)
-        try:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.write(request)  # type: ignore[union-attr]
-                process.stdin.close()  # type: ignore[union-attr]
-            status = process.stdout.readline()  # type: ignore[union-attr]
-            if status == b"ok\n":
-                with contextlib.suppress(pa.ArrowException, OSError):  # the child died mid-stream: said below
-                    return pa.ipc.open_stream(process.stdout).read_all()
-            elif status.startswith(b"error "):
-                error = RuntimeError(process.stdout.read().decode(errors="replace"))  # type: ignore[union-attr]
-                if status == b"error connect\n":
-                    raise ConnectionFailed(describe_connection_error(error, url))
-                raise _query_error(error, url)
-            raise QueryError(sqlite_child_ended(process, stderr, "reading"))
-        finally:
-            process.stdout.close()  # type: ignore[union-attr]
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-
-def _sqlite_table(connection: Any, sql: str, values: list[Any], busy_timeout_ms: int, tried: Sequence[int]) -> pa.Table:
-    """The query's rows from an ADBC SQLite connection, read again in larger batches after a type mismatch.
-
-    The driver infers each column's type from the first batch. Self-contained: the child process runs it too.
-    """
-
-    def read(batch_rows: int) -> pa.Table:
-        with connection.cursor(adbc_stmt_kwargs={"adbc.sqlite.query.batch_rows": str(batch_rows)}) as cursor:
-            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-            cursor.fetchall()
-            cursor.execute(sql, values or None)
-            return cursor.fetch_arrow_table()
-
-    for batch_rows in tried[:-1]:
-        try:
-            return read(batch_rows)
-        except Exception as exc:
-            if "type mismatch" not in str(exc).lower():
-                raise
-    return read(tried[-1])
-
-
-def _sqlite_reader() -> None:
-    """The child process of :func:`_read_sqlite_in_child`: it imports nothing of todo_data, only ADBC and Arrow.
-
-    One pickled request on stdin: URI, SQL, values, busy timeout, and the batch sizes to try. On stdout: ``ok``
-    and an Arrow IPC stream, or ``error connect`` or ``error query`` and the driver's message.
-    """
-    import pickle
-    import sys
-
-    import adbc_driver_sqlite.dbapi
-    import pyarrow as pa
-
-    uri, sql, values, busy_timeout_ms, tried = pickle.load(sys.stdin.buffer)
-    out = sys.stdout.buffer
-    try:
-        connection = adbc_driver_sqlite.dbapi.connect(uri)
-    except Exception as exc:
-        out.write(b"error connect\n" + str(exc).encode())
-        return
-    try:
-        table = _sqlite_table(connection, sql, values, busy_timeout_ms, tried)
-    except Exception as exc:
-        out.write(b"error query\n" + str(exc).encode())
-        return
-    finally:
-        connection.close()  # never committed: whatever the query did is rolled back
-    out.write(b"ok\n")
-    with pa.ipc.new_stream(out, table.schema) as writer:
-        writer.write_table(table)
-
-
-def sqlite_uri(url: URL) -> str:
-    """The read-only ``file:`` URI (``mode=ro``) for a SQLite URL; a missing file says how to create it."""
-    database = url.database or ""
-    if database in ("", ":memory:"):
-        raise ConfigurationError("read_frame reads a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db.")
-    if database.startswith("file:"):
-        without_mode = re.sub(r"([?&])mode=[^&]*&?", r"\1", database).rstrip("?&")
-        return f"{without_mode}{'&' if '?' in without_mode else '?'}mode=ro"
-    path = Path(database)
-    if not path.is_file():
-        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
-    return f"{path.resolve().as_uri()}?mode=ro"
-
-
-def libpq_uri(url: URL) -> str:
-    """A libpq URI for a SQLAlchemy PostgreSQL URL: every part escaped, sessions read-only and in UTC."""
-    query = {key: value for key, value in url.query.items() if key != "options"}
-    given = url.query.get("options") or ()
-    options = " ".join([*([given] if isinstance(given, str) else given), PG_SESSION_OPTIONS])  # ours last: they win
-    userinfo = quote(url.username or "", safe="")
-    if url.password is not None:
-        userinfo += ":" + quote(str(url.password), safe="")
-    host = url.host or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{userinfo}@" if userinfo else ""
-    netloc += host + (f":{url.port}" if url.port else "")
-    path = "/" + quote(url.database, safe="") if url.database else ""
-    return f"postgresql://{netloc}{path}?{urlencode({**query, 'options': options}, doseq=True, quote_via=quote)}"
-
-
-# Opening an ADBC PostgreSQL *database* loads the server's type catalogue (~25 ms); a connection from it
-# costs ~2 ms. So each URI's database is kept (behind one idle autocommit connection, which holds no locks
-# and no snapshot) and every read gets a fresh connection of its own from it.
-_PG_ANCHORS: OrderedDict[str, adbc_driver_manager.dbapi.Connection] = OrderedDict()
-_PG_LOCK = threading.Lock()
-
-
-def _connect_pg(url: URL) -> adbc_driver_manager.dbapi.Connection:
-    uri = libpq_uri(url)
-    try:
-        with _PG_LOCK:
-            anchor = _PG_ANCHORS.get(uri)
-            if anchor is not None:
-                _PG_ANCHORS.move_to_end(uri)
-        if anchor is None:
-            anchor = adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
-            with _PG_LOCK:
-                kept = _PG_ANCHORS.setdefault(uri, anchor)  # another thread may have kept one meanwhile
-                evicted = [_PG_ANCHORS.popitem(last=False)[1] for _ in range(len(_PG_ANCHORS) - MAX_CACHED_PG_DATABASES)]
-            if kept is not anchor:
-                evicted.append(anchor)
-                anchor = kept
-            for old in evicted:
-                old.close()
-        return anchor.adbc_clone()
-    except _DRIVER_ERRORS as exc:
-        raise ConnectionFailed(describe_connection_error(exc, url)) from None
 
 
 def close_connections() -> None:
-    """Close the kept PostgreSQL connections (before dropping a database a notebook has read, say)."""
-    with _PG_LOCK:
-        anchors = list(_PG_ANCHORS.values())
-        _PG_ANCHORS.clear()
-    for anchor in anchors:
-        anchor.close()
-
-
-atexit.register(close_connections)
+    """Close the connections the backends' readers keep (before dropping a database a notebook has read, say)."""
+    for name in backend_names():
+        backend_for(name).close_readers()
 
 
 def _query_error(exc: BaseException, url: URL) -> TodoDataError:

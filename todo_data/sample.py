@@ -1,26 +1,20 @@
 """Deterministic sample data: generated with NumPy and Arrow (no per-row Python), bulk-loaded in one transaction.
 
 Users own a Zipf-like number of tasks; timestamps span two years in UTC; priorities and completion depend
-on a task's age; dependencies form a DAG (a task waits on an older task of its owner). PostgreSQL loads
-through ADBC (COPY BINARY); SQLite through ADBC's bulk ingest, in a child process; into empty tables both drop
-the secondary indexes and constraints first and restore them exactly afterwards, inside the same transaction.
+on a task's age; dependencies form a DAG (a task waits on an older task of its owner). Each backend's load
+target (``todo_data/backends/*/load.py``) takes the rows: PostgreSQL through ADBC (COPY BINARY); SQLite through
+ADBC's bulk ingest, in a child process; into empty tables both drop the secondary indexes and constraints first and
+restore them exactly afterwards, inside the same transaction.
 """
 
 from __future__ import annotations
 
-import abc
 import contextlib
-import json
-import re
-import sqlite3
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,17 +22,12 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
-from todo_data.db import (
-    SQLITE_BUSY_TIMEOUT_MS,
-    describe_connection_error,
-    resolve_url,
-    sqlite_child_ended,
-    start_sqlite_child,
-    translate_errors,
-)
-from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError
+from todo_data.backends import backend_for
+from todo_data.backends.load import LoadTarget
+from todo_data.db import resolve_url, translate_errors
+from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES
-from todo_data.settings import backend_of, mask_url
+from todo_data.settings import mask_url
 
 FIRST_NAMES = (
     "Ada", "Alan", "Amira", "Ana", "Aoife", "Ben", "Bruno", "Carla", "Chen", "Chloe", "Daniel", "Dara", "Elena", "Emeka", "Farah",
@@ -317,7 +306,7 @@ def load_sample(
             f"{mask_url(url)} is not at head ({', '.join(state.current) or 'no revision'}): run `todo-data db upgrade` first."
         )
     show = sys.stderr.isatty() if progress is None else progress
-    target = _PostgresTarget(url) if backend_of(url) == "postgresql" else _SqliteTarget(url)
+    target = backend_for(url).load_target(url, tuple(TABLES.values()))
     with translate_errors(url), _progress_bar(show) as bar, target:
         holding = target.tables_holding_rows()
         if holding and if_empty:
@@ -345,7 +334,7 @@ def load_sample(
     return SampleResult(mask_url(url), data.users.num_rows, data.tasks.num_rows, data.dependencies.num_rows)
 
 
-def _load_rows(target: _Target, table: str, rows: pa.Table, bar: Any) -> None:
+def _load_rows(target: LoadTarget, table: str, rows: pa.Table, bar: Any) -> None:
     """Copy one table's rows in chunks, moving the progress bar as each chunk goes."""
 
     def chunks() -> Iterator[pa.RecordBatch]:
@@ -356,7 +345,7 @@ def _load_rows(target: _Target, table: str, rows: pa.Table, bar: Any) -> None:
     target.copy(table, pa.RecordBatchReader.from_batches(rows.schema, chunks()))
 
 
-def _renumbered(data: SampleData, target: _Target, seed: int) -> SampleData:
+def _renumbered(data: SampleData, target: LoadTarget, seed: int) -> SampleData:
     """The rows moved past what the tables hold: ids after the largest, new user ids, e-mails tagged ``+b<batch>``."""
     batch = 2
     while target.email_tag_used(f"+b{batch}@"):
@@ -380,348 +369,3 @@ def _progress_bar(show: bool) -> Iterator[Any]:
 
     with tqdm(unit="row", disable=not show, file=sys.stderr, leave=False, desc="sample") as bar:
         yield bar
-
-
-class _Target(abc.ABC):
-    """One database through one connection and one transaction: what a sample load does to it."""
-
-    tables = tuple(TABLES.values())
-
-    def __init__(self, url: URL) -> None:
-        self.url = url
-
-    def __enter__(self) -> Self:
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        try:
-            self.rollback()  # nothing left to undo after a commit
-        finally:
-            self.close()
-
-    @abc.abstractmethod
-    def open(self) -> None:
-        """Connect, begin, and take the locks that keep a second loader out."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Give the connection back as it was found (safe on a half-open target)."""
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None: ...
-
-    @abc.abstractmethod
-    def execute(self, statement: str) -> list[tuple[Any, ...]]:
-        """Run one statement; its rows, if it returns any."""
-
-    @abc.abstractmethod
-    def copy(self, table: str, rows: pa.RecordBatchReader) -> None:
-        """Append Arrow batches to a table."""
-
-    @abc.abstractmethod
-    def drop_secondary(self) -> list[str]:
-        """Drop what a bulk load is faster without; returns the statements that restore it, in order."""
-
-    @abc.abstractmethod
-    def finish(self) -> None:
-        """Work after the rows are in and the indexes back (sequences, planner statistics)."""
-
-    def tables_holding_rows(self) -> list[str]:
-        return [table for table in self.tables if self.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")[0][0]]
-
-    def email_tag_used(self, tag: str) -> bool:
-        return bool(self.execute(f"SELECT EXISTS (SELECT 1 FROM users WHERE email LIKE '%{tag}%')")[0][0])
-
-    def max_ids(self) -> tuple[int, int]:
-        row = self.execute("SELECT (SELECT coalesce(max(id), 0) FROM task), (SELECT coalesce(max(id), 0) FROM task_relationships)")[0]
-        return int(row[0]), int(row[1])
-
-
-# Index builds sort in memory up to this much (session-local, and only ever raised).
-PG_MAINTENANCE_WORK_MEM = "256MB"
-# Every constraint of the tables (and foreign key pointing at them) and every index not backing a constraint,
-# except what something else leans on (CLUSTER ON, replica identity, an invalid index): with the statements to
-# drop and restore each. Drops run foreign keys first; restores run in the reverse order.
-PG_SECONDARY_OBJECTS = """
-WITH targets AS (SELECT to_regclass(name) AS oid FROM unnest(ARRAY[{tables}]) AS name),
-kept_index AS (SELECT indexrelid FROM pg_index WHERE indisclustered OR indisreplident OR NOT indisvalid),
-items AS (
-    SELECT CASE c.contype WHEN 'f' THEN 3 ELSE 1 END AS step, c.conname AS name,
-           format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop_sql,
-           format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) AS create_sql,
-           CASE WHEN d.description IS NOT NULL
-                THEN format('COMMENT ON CONSTRAINT %I ON %s IS %L', c.conname, c.conrelid::regclass, d.description) END AS comment_sql
-    FROM pg_constraint c
-    LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_constraint'::regclass
-    WHERE c.conislocal AND c.contype IN ('p', 'u', 'x', 'c', 'f')
-      AND (c.conrelid IN (SELECT oid FROM targets) OR (c.contype = 'f' AND c.confrelid IN (SELECT oid FROM targets)))
-      AND (c.contype = 'f' OR c.conindid = 0 OR c.conindid NOT IN (SELECT indexrelid FROM kept_index))
-    UNION ALL
-    SELECT 2, ic.relname,
-           format('DROP INDEX %s', i.indexrelid::regclass),
-           pg_get_indexdef(i.indexrelid),
-           CASE WHEN d.description IS NOT NULL THEN format('COMMENT ON INDEX %s IS %L', i.indexrelid::regclass, d.description) END
-    FROM pg_index i
-    JOIN pg_class ic ON ic.oid = i.indexrelid
-    LEFT JOIN pg_description d ON d.objoid = i.indexrelid AND d.classoid = 'pg_class'::regclass
-    WHERE i.indrelid IN (SELECT oid FROM targets) AND i.indexrelid NOT IN (SELECT indexrelid FROM kept_index)
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
-)
-SELECT drop_sql, create_sql, comment_sql FROM items ORDER BY step DESC, name DESC
-"""
-
-
-class _PostgresTarget(_Target):
-    """PostgreSQL through ADBC: Arrow batches go in by COPY BINARY; the DDL runs on the same connection and transaction."""
-
-    connection: Any = None
-
-    def open(self) -> None:
-        import adbc_driver_postgresql.dbapi
-
-        uri = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        try:
-            self.connection = adbc_driver_postgresql.dbapi.connect(uri)  # autocommit off: one transaction until commit
-        except adbc_driver_postgresql.dbapi.Error as exc:
-            raise ConnectionFailed(describe_connection_error(exc, self.url)) from None
-        self.cursor = self.connection.cursor()
-        self.execute(f"LOCK TABLE {', '.join(self.tables)} IN SHARE ROW EXCLUSIVE MODE")  # one loader at a time; readers go on
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.cursor.close()
-            self.connection.close()
-            self.connection = None
-
-    def commit(self) -> None:
-        self.connection.commit()
-
-    def rollback(self) -> None:
-        if self.connection is not None:
-            self.connection.rollback()
-
-    def execute(self, statement: str) -> list[tuple[Any, ...]]:
-        self.cursor.execute(statement)
-        return self.cursor.fetchall() if self.cursor.description else []
-
-    def copy(self, table: str, rows: pa.RecordBatchReader) -> None:
-        self.cursor.adbc_ingest(table, rows, mode="append")
-
-    def drop_secondary(self) -> list[str]:
-        self.execute(f"LOCK TABLE {', '.join(self.tables)} IN ACCESS EXCLUSIVE MODE")
-        self.execute(
-            f"SELECT set_config('maintenance_work_mem', '{PG_MAINTENANCE_WORK_MEM}', true) "
-            f"WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('{PG_MAINTENANCE_WORK_MEM}')"
-        )
-        restore: list[str] = []
-        for drop, create, comment in self.execute(PG_SECONDARY_OBJECTS.format(tables=", ".join(f"'{t}'" for t in self.tables))):
-            self.execute(drop)
-            restore[:0] = [create, comment] if comment else [create]
-        return restore
-
-    def finish(self) -> None:
-        for table in ("task", "task_relationships"):
-            self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} HAVING max(id) IS NOT NULL")
-        self.execute(f"ANALYZE {', '.join(self.tables)}")
-
-
-class _SqliteTarget(_Target):
-    """SQLite through ADBC's bulk ingest (Arrow columns bound in C), run by a child process that alone touches the file.
-
-    A child, not this process: the ADBC driver carries its own copy of SQLite, and two copies in one process can drop
-    each other's POSIX locks on the same file (https://sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application).
-    Every statement of the load runs in the child's one ``BEGIN IMMEDIATE`` transaction; this process opens no connection
-    of its own for the load and holds no transaction meanwhile. The child commits only when told to: if this process dies, the child reads end of input and
-    rolls back; if the child dies, SQLite discards the uncommitted transaction. Constraints live in SQLite's table
-    definitions, so only ``CREATE INDEX`` indexes are dropped and rebuilt.
-    """
-
-    process: subprocess.Popen[bytes] | None = None
-
-    def open(self) -> None:
-        uri = _sqlite_write_uri(self.url)
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
-        self.process = start_sqlite_child(self.stderr, _sqlite_child)
-        try:
-            self._call({"op": "connect", "uri": uri})
-        except sqlite3.Error as exc:
-            raise ConnectionFailed(describe_connection_error(exc, self.url)) from None
-        self.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        self.execute("PRAGMA foreign_keys = ON")  # as every engine connection: the rows are checked on the way in
-        if self.execute("PRAGMA synchronous")[0][0] > 1:
-            # NORMAL skips the fsync per commit (WAL: at checkpoints only); a failed load still rolls back. The cost:
-            # a power cut right after the load may lose it (never corrupts a WAL database). Only the child's connection has it.
-            self.execute("PRAGMA synchronous = NORMAL")
-        self.execute("BEGIN IMMEDIATE")  # the write lock now: one loader at a time, no lock upgrade later
-
-    def close(self) -> None:
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        try:
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]  # end of input: the child rolls back what is not committed
-            try:
-                process.wait(timeout=SQLITE_CHILD_EXIT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()  # an uncommitted transaction dies with it
-                process.wait()
-        finally:
-            process.stdout.close()  # type: ignore[union-attr]
-            self.stderr.close()
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        """Nothing to send: :meth:`close` ends the child's input, and the child rolls back what it did not commit."""
-
-    def execute(self, statement: str) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._call({"op": "execute", "sql": statement})]
-
-    def copy(self, table: str, rows: pa.RecordBatchReader) -> None:
-        schema = pa.schema([field.with_type(pa.string()) if pa.types.is_timestamp(field.type) else field for field in rows.schema])
-        self._send({"op": "copy", "table": table})
-        try:
-            with pa.ipc.new_stream(self.process.stdin, schema) as writer:  # type: ignore[union-attr]
-                for batch in rows:
-                    columns = [_sqlite_datetime_text(column) if pa.types.is_timestamp(column.type) else column for column in batch.columns]
-                    writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
-            self.process.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            raise self._gone() from None
-        self._reply()
-
-    def drop_secondary(self) -> list[str]:
-        names = ", ".join(f"'{table}'" for table in self.tables)
-        rows = self.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({names})")
-        for name, _sql in rows:
-            self.execute(f'DROP INDEX "{name}"')
-        return [sql for _name, sql in rows]
-
-    def finish(self) -> None:
-        # New rowids follow the largest id by themselves. Statistics: refresh them where someone keeps them;
-        # where no ANALYZE ever ran, the planner goes on without, as before.
-        if self.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"):
-            for table in self.tables:
-                self.execute(f"ANALYZE {table}")
-
-    def _call(self, request: dict[str, Any]) -> Any:
-        self._send(request)
-        return self._reply()
-
-    def _send(self, request: dict[str, Any]) -> None:
-        try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
-            self.process.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            raise self._gone() from None
-
-    def _reply(self) -> Any:
-        """The child's answer to the last request; its error raised as the ``sqlite3`` error of the same name."""
-        line = self.process.stdout.readline()  # type: ignore[union-attr]
-        if not line:
-            raise self._gone()
-        reply = json.loads(line)
-        if "error" in reply:
-            error = getattr(sqlite3, reply["kind"], None)
-            raise (error if isinstance(error, type) and issubclass(error, sqlite3.Error) else sqlite3.DatabaseError)(reply["error"])
-        return reply["result"]
-
-    def _gone(self) -> sqlite3.Error:
-        return sqlite3.OperationalError(sqlite_child_ended(self.process, self.stderr, "loader"))  # type: ignore[arg-type]
-
-
-SQLITE_CHILD_EXIT_SECONDS = 10  # what the child gets to roll back and close after its input ends, before it is killed
-
-
-def _sqlite_write_uri(url: URL) -> str:
-    """A ``file:`` URI for the child's connection: read-write and never creating the file, unless a ``file:`` URL says otherwise."""
-    database = url.database or ""
-    if database in ("", ":memory:"):
-        raise ConfigurationError(
-            "Sample data goes into a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db."
-        )
-    if database.startswith("file:"):  # the URI's own mode (say ro) stands
-        return database if re.search(r"[?&]mode=", database) else f"{database}{'&' if '?' in database else '?'}mode=rw"
-    return f"{Path(database).resolve().as_uri()}?mode=rw"
-
-
-def _sqlite_child() -> None:
-    """The loader process's side of :class:`_SqliteTarget`, run by ``python -c`` (it imports nothing of todo_data).
-
-    One JSON request per line on stdin (an Arrow IPC stream follows each ``copy``), one JSON reply per line on stdout.
-    At end of input it rolls back whatever was not committed and exits.
-    """
-    import contextlib
-    import json
-    import re
-    import sys
-
-    import adbc_driver_manager
-    import adbc_driver_sqlite
-    import pyarrow as pa
-
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    database = connection = None
-
-    def run(sql: str) -> list[list[object]]:
-        statement = adbc_driver_manager.AdbcStatement(connection)
-        try:
-            statement.set_sql_query(sql)
-            handle, _ = statement.execute_query()
-            table = pa.RecordBatchReader._import_from_c(handle.address).read_all()
-        finally:
-            statement.close()
-        return [list(row) for row in zip(*(column.to_pylist() for column in table.columns), strict=True)]
-
-    def ingest(table: str) -> int:
-        stream = pa.ipc.open_stream(requests)
-        statement = adbc_driver_manager.AdbcStatement(connection)
-        try:
-            statement.set_options(**{"adbc.ingest.target_table": table, "adbc.ingest.mode": "adbc.ingest.mode.append"})
-            statement.bind_stream(pa.RecordBatchReader.from_batches(stream.schema, (batch for batch in stream)))
-            return statement.execute_update()
-        finally:
-            statement.close()
-            with contextlib.suppress(Exception):
-                for _batch in stream:  # what a failed ingest left unread: the parent is still writing it
-                    pass
-
-    while line := requests.readline():
-        request = json.loads(line)
-        try:
-            if request["op"] == "connect":
-                database = adbc_driver_sqlite.connect(request["uri"])
-                connection = adbc_driver_manager.AdbcConnection(database)
-                result = None
-            elif request["op"] == "execute":
-                result = run(request["sql"])
-            else:
-                result = ingest(request["table"])
-            reply = {"result": result}
-        except Exception as exc:
-            message = re.sub(r"^[A-Z_]+: (\[SQLite\] )?", "", (str(exc).strip().splitlines() or [""])[0])  # ADBC's status prefix
-            kind = "IntegrityError" if "constraint failed" in message else type(exc).__name__  # ADBC's ingest says InternalError
-            reply = {"error": message, "kind": kind}
-        replies.write(json.dumps(reply).encode() + b"\n")
-        replies.flush()
-    if connection is not None:
-        with contextlib.suppress(Exception):
-            run("ROLLBACK")  # fails harmlessly after a COMMIT
-        connection.close()
-    if database is not None:
-        database.close()
-
-
-def _sqlite_datetime_text(column: pa.Array) -> pa.Array:
-    """UTC timestamps as UTCDateTime stores them on SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff`` (six digits always), no offset."""
-    return pc.cast(column.cast(pa.timestamp("us")), pa.string())

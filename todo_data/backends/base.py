@@ -1,0 +1,164 @@
+"""The ``Backend`` base class: everything todo_data does differently on one kind of database, asked for by name.
+
+As Alembic's ``alembic/ddl/impl.py`` keeps ``DefaultImpl`` and a registry its dialect modules join by subclassing,
+a backend here subclasses :class:`Backend` and is registered under its ``name`` as the class is made. Code outside
+``todo_data/backends/`` asks the backend (``backend_for(url).read_arrow(...)``); it never compares a backend name.
+
+This module and each backend's ``__init__`` import nothing of todo_data but :mod:`todo_data.errors`, so settings
+and db can use the registry; the work itself lives in a backend's submodules, imported when first asked for.
+See docs/architecture.md for which call site moves to which method.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlalchemy.engine import URL, Connection, Dialect
+
+    from todo_data.backends.load import LoadTarget
+    from todo_data.trace.tracing import Tracing
+
+_REGISTRY: dict[str, type[Backend]] = {}
+
+
+class Backend(abc.ABC):
+    """One kind of database: its drivers, its rules and the operations that differ on it.
+
+    Subclasses set the class attributes and implement the abstract methods; the methods that raise
+    ``NotImplementedError`` are the seam's next phase (docs/architecture.md), named here so it lands in this shape.
+    """
+
+    name: ClassVar[str]
+    """The backend's one name (``postgresql``, ``sqlite``): the registry key and what reports call it."""
+    label: ClassVar[str]
+    """How a sentence names it: ``PostgreSQL``, ``SQLite``."""
+    url_names: ClassVar[tuple[str, ...]]
+    """URL backend names that mean this backend (``postgres://`` is PostgreSQL)."""
+    url_example: ClassVar[str]
+    """The start of a URL for it, for error messages: ``postgresql://``, ``sqlite:///``."""
+    sync_driver: ClassVar[str]
+    """The SQLAlchemy driver name sync work uses (``postgresql+psycopg``)."""
+    async_driver: ClassVar[str]
+    """The SQLAlchemy driver name async work uses (``postgresql+asyncpg``)."""
+    render_as_batch: ClassVar[bool]
+    """Whether Alembic alters tables by rebuilding them (batch mode): SQLite's ALTER TABLE cannot do the rest."""
+    session_timeouts: ClassVar[bool]
+    """Whether migration sessions run with ``lock_timeout`` and ``statement_timeout`` (settings LOCK_TIMEOUT, ...)."""
+    naive_utc_timestamps: ClassVar[bool]
+    """Whether timestamps are stored as naive UTC text (no time zone type), as ``models.UTCDateTime`` writes them."""
+    enforces_string_length: ClassVar[bool]
+    """Whether a ``VARCHAR(n)`` column refuses longer values."""
+    foreign_keys_per_connection: ClassVar[bool]
+    """Whether foreign keys are checked only on connections that ask (SQLite's ``PRAGMA foreign_keys``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a concrete backend names itself; helper subclasses without a name stay out
+            _REGISTRY[cls.name] = cls
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name}>"
+
+    # --- used now: databases, reads, loads and traces ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def same_database(self, first: URL, second: URL) -> bool:
+        """Whether two URLs of this backend name the same database (same server and name; same file)."""
+
+    @abc.abstractmethod
+    def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
+        """Rows in each of ``tables`` that exists: exact, or the catalogue's estimate where it says ``exact_below`` or more."""
+
+    @abc.abstractmethod
+    def read_dialect(self) -> Dialect:
+        """The SQLAlchemy dialect that compiles statements for :meth:`read_arrow` (the ADBC driver's placeholders)."""
+
+    @abc.abstractmethod
+    def read_arrow(self, url: URL, sql: str, values: list[Any]) -> pa.Table:
+        """One read-only query's rows as Arrow, through the backend's fastest reader (ADBC).
+
+        Raises :class:`~todo_data.errors.ConnectionFailed` when the database cannot be opened; when the query fails,
+        the driver's error or :class:`DriverError`, which the caller words for its user.
+        """
+
+    def close_readers(self) -> None:  # noqa: B027  (a hook: most backends keep nothing open)
+        """Close what :meth:`read_arrow` keeps open between reads (a connection cache); nothing by default."""
+
+    @abc.abstractmethod
+    def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
+        """Where a bulk load of ``tables`` (in load order) goes: one connection, one transaction."""
+
+    @abc.abstractmethod
+    def tracing(self, url: URL) -> Tracing:
+        """The backend's part in a migration trace of ``url``: where it runs, its recorder, danger rule and notes."""
+
+    # --- the next phase: settings, db, migrations, inspect, indexes, tasks ask these ----------------------------
+
+    def normalize_url(self, url: URL) -> URL:
+        """The sync URL for any accepted spelling of this backend (settings.normalize_url)."""
+        raise NotImplementedError
+
+    def async_url(self, url: URL) -> URL:
+        """The async twin of a sync URL, translating driver-only options (settings.async_url)."""
+        raise NotImplementedError
+
+    def location(self, url: URL) -> str:
+        """Where the database is, for messages: ``host:port`` or the file (db.describe_connection_error)."""
+        raise NotImplementedError
+
+    def missing_file(self, url: URL) -> bool:
+        """Whether the URL names a database file that does not exist yet (migrations, reports); False for servers."""
+        raise NotImplementedError
+
+    def engine_arguments(self, url: URL, *, read_only: bool, for_migrations: bool) -> tuple[URL, dict[str, Any]]:
+        """The URL and ``create_engine`` keyword arguments for an engine (db._engine_kwargs, db.build_engine)."""
+        raise NotImplementedError
+
+    def prepare_engine(self, engine: Any, *, read_only: bool, for_migrations: bool) -> None:
+        """Session settings every connection of a new engine gets (SQLite's pragmas and BEGIN; nothing on PostgreSQL)."""
+        raise NotImplementedError
+
+    def describe_error(self, error: BaseException, url: URL) -> str | None:
+        """One line for a driver error this backend recognises (db.describe_connection_error), else None."""
+        raise NotImplementedError
+
+    def migration_lock(self, connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
+        """Hold the database's migration lock for a whole run (migrations.migration_lock)."""
+        raise NotImplementedError
+
+    def session_settings(self, lock_timeout: str, statement_timeout: str) -> list[str]:
+        """Statements a migration session starts with (migrations.session_settings); empty where none apply."""
+        raise NotImplementedError
+
+    def snapshot(self, connection: Connection) -> Connection:
+        """The connection set to read one consistent snapshot for several queries (tasks._read)."""
+        raise NotImplementedError
+
+    def week_start(self, column: Any) -> Any:
+        """The Monday 00:00 UTC starting the week of a timestamp column, as a SQL expression (tasks, frames)."""
+        raise NotImplementedError
+
+    def table_sizes(self, connection: Connection, tables: list[str]) -> dict[str, dict[str, Any]]:
+        """Rows (or their estimate) and bytes per table (inspect._table_stats)."""
+        raise NotImplementedError
+
+    def index_catalog(self, connection: Connection) -> Any:
+        """Indexes, constraints and their usage and sizes, for the index rules (indexes._pg_catalog / _sqlite_catalog)."""
+        raise NotImplementedError
+
+    def explain(self, connection: Connection, sql: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A query's plan in the shape the index report compares (indexes._pg_plan / _sqlite_plan)."""
+        raise NotImplementedError
+
+
+class DriverError(Exception):
+    """A query failed in a driver running outside this process; the message is the driver's own."""
+
+
+def registered() -> dict[str, type[Backend]]:
+    """Every backend class by name (a copy)."""
+    return dict(_REGISTRY)

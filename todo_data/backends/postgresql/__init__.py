@@ -1,0 +1,90 @@
+"""PostgreSQL: psycopg for SQLAlchemy, asyncpg for async, ADBC (libpq, COPY BINARY) for fast reads and bulk loads.
+
+Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``load`` (the
+sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks`` and its scratch database).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from todo_data.backends.base import Backend
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlalchemy.engine import URL, Connection, Dialect
+
+    from todo_data.backends.load import LoadTarget
+    from todo_data.trace.tracing import Tracing
+
+DEFAULT_PORT = 5432
+
+
+class PostgresqlBackend(Backend):
+    """PostgreSQL servers, from any accepted URL spelling (``postgres://``, ``+psycopg2``, ``+asyncpg``)."""
+
+    name: ClassVar[str] = "postgresql"
+    label: ClassVar[str] = "PostgreSQL"
+    url_names: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    url_example: ClassVar[str] = "postgresql://"
+    sync_driver: ClassVar[str] = "postgresql+psycopg"
+    async_driver: ClassVar[str] = "postgresql+asyncpg"
+    render_as_batch: ClassVar[bool] = False
+    session_timeouts: ClassVar[bool] = True
+    naive_utc_timestamps: ClassVar[bool] = False
+    enforces_string_length: ClassVar[bool] = True
+    foreign_keys_per_connection: ClassVar[bool] = False
+
+    def same_database(self, first: URL, second: URL) -> bool:
+        def where(url: URL) -> tuple[str, int, str | None]:
+            return url.host or "localhost", url.port or DEFAULT_PORT, url.database
+
+        return where(first) == where(second)
+
+    def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
+        import sqlalchemy as sa
+
+        rows: dict[str, int] = {}
+        for name in sorted(tables):
+            found = connection.execute(
+                sa.text(
+                    "SELECT c.oid::regclass::text, c.reltuples FROM pg_class c WHERE c.oid = to_regclass(:name) AND c.relkind IN ('r', 'p', 'm')"
+                ),
+                {"name": name},
+            ).first()
+            if found is None:
+                continue
+            estimate = float(found[1])
+            rows[name] = (
+                int(estimate)
+                if estimate >= exact_below
+                else int(connection.execute(sa.text(f"SELECT count(*) FROM {found[0]}")).scalar_one())
+            )
+        return rows
+
+    @functools.cache  # noqa: B019  (one instance per backend, kept by the registry)
+    def read_dialect(self) -> Dialect:
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(f"{self.sync_driver}://").get_dialect()(paramstyle="numeric_dollar")
+
+    def read_arrow(self, url: URL, sql: str, values: list[Any]) -> pa.Table:
+        from todo_data.backends.postgresql.reads import read_arrow
+
+        return read_arrow(url, sql, values)
+
+    def close_readers(self) -> None:
+        from todo_data.backends.postgresql.reads import close_connections
+
+        close_connections()
+
+    def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
+        from todo_data.backends.postgresql.load import PostgresLoadTarget
+
+        return PostgresLoadTarget(url, tables)
+
+    def tracing(self, url: URL) -> Tracing:
+        from todo_data.backends.postgresql.trace import PostgresTracing
+
+        return PostgresTracing(url)

@@ -1,0 +1,67 @@
+"""SQLite: pysqlite for SQLAlchemy, aiosqlite for async, ADBC's own SQLite for fast reads and bulk loads.
+
+Its work lives beside this file: ``files`` (file and ``file:`` URI rules, who holds a file open), ``child`` (the
+child process that runs ADBC's copy of SQLite away from this process's locks), ``reads`` (read_frame's transport),
+``load`` (the sample loader's bulk-ingest target) and ``trace`` (the migration trace's recorder and file copy).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from todo_data.backends.base import Backend
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlalchemy.engine import URL, Connection, Dialect
+
+    from todo_data.backends.load import LoadTarget
+    from todo_data.trace.tracing import Tracing
+
+
+class SqliteBackend(Backend):
+    """SQLite files (``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``file:`` URIs with ``?uri=true``)."""
+
+    name: ClassVar[str] = "sqlite"
+    label: ClassVar[str] = "SQLite"
+    url_names: ClassVar[tuple[str, ...]] = ("sqlite",)
+    url_example: ClassVar[str] = "sqlite:///"
+    sync_driver: ClassVar[str] = "sqlite+pysqlite"
+    async_driver: ClassVar[str] = "sqlite+aiosqlite"
+    render_as_batch: ClassVar[bool] = True
+    session_timeouts: ClassVar[bool] = False
+    naive_utc_timestamps: ClassVar[bool] = True
+    enforces_string_length: ClassVar[bool] = False
+    foreign_keys_per_connection: ClassVar[bool] = True
+
+    def same_database(self, first: URL, second: URL) -> bool:
+        return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+
+    def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
+        import sqlalchemy as sa
+
+        present = set(sa.inspect(connection).get_table_names())
+        return {name: int(connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()) for name in sorted(tables & present)}
+
+    @functools.cache  # noqa: B019  (one instance per backend, kept by the registry)
+    def read_dialect(self) -> Dialect:
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(f"{self.sync_driver}://").get_dialect()(paramstyle="qmark")
+
+    def read_arrow(self, url: URL, sql: str, values: list[Any]) -> pa.Table:
+        from todo_data.backends.sqlite.reads import read_arrow
+
+        return read_arrow(url, sql, values)
+
+    def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
+        from todo_data.backends.sqlite.load import SqliteLoadTarget
+
+        return SqliteLoadTarget(url, tables)
+
+    def tracing(self, url: URL) -> Tracing:
+        from todo_data.backends.sqlite.trace import SqliteTracing
+
+        return SqliteTracing(url)

@@ -1,0 +1,59 @@
+"""SQLite's file rules: the ``file:`` URIs ADBC opens (read-only, or read-write never creating the file), and
+whether this process holds a database file open (which decides where ADBC's copy of SQLite may read it)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from todo_data.errors import ConfigurationError, ConnectionFailed
+
+
+def read_uri(url: URL) -> str:
+    """The read-only ``file:`` URI (``mode=ro``) for a SQLite URL; a missing file says how to create it."""
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        raise ConfigurationError("read_frame reads a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db.")
+    if database.startswith("file:"):
+        without_mode = re.sub(r"([?&])mode=[^&]*&?", r"\1", database).rstrip("?&")
+        return f"{without_mode}{'&' if '?' in without_mode else '?'}mode=ro"
+    path = Path(database)
+    if not path.is_file():
+        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def write_uri(url: URL) -> str:
+    """A ``file:`` URI for a loader's connection: read-write and never creating the file, unless a ``file:`` URL says otherwise."""
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        raise ConfigurationError(
+            "Sample data goes into a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db."
+        )
+    if database.startswith("file:"):  # the URI's own mode (say ro) stands
+        return database if re.search(r"[?&]mode=", database) else f"{database}{'&' if '?' in database else '?'}mode=rw"
+    return f"{Path(database).resolve().as_uri()}?mode=rw"
+
+
+def held_open_here(path: Path) -> bool:
+    """Whether this process has a file descriptor on a SQLite database or on its ``-wal``, ``-shm`` or ``-journal`` file."""
+    if os.name == "nt":  # Windows locks belong to file handles, not processes: nothing to drop
+        return False
+    files = set()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            status = os.stat(f"{path}{suffix}")
+            files.add((status.st_dev, status.st_ino))
+    if not files:
+        return False
+    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    for name in os.listdir(folder):
+        with contextlib.suppress(OSError, ValueError):  # the listing's own descriptor is closed by now
+            status = os.fstat(int(name))
+            if (status.st_dev, status.st_ino) in files:
+                return True
+    return False
