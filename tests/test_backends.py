@@ -1,0 +1,71 @@
+"""The backend registry: every spelling of a supported URL finds its backend, anything else fails once with one line."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from todo_data import migrations
+from todo_data.backends import PostgresqlBackend, SqliteBackend, backend_for, backend_names, find_backend
+from todo_data.db import build_engine
+from todo_data.errors import ConfigurationError
+from todo_data.sample import load_sample
+
+SECRET = "s3cr3t-registry"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h/db", PostgresqlBackend),
+        ("postgres://u@h/db", PostgresqlBackend),
+        ("postgresql+asyncpg://u@h/db", PostgresqlBackend),
+        (sa.make_url("postgresql+psycopg2://u@h/db"), PostgresqlBackend),
+        ("postgresql", PostgresqlBackend),
+        ("sqlite:///data/todo.db", SqliteBackend),
+        ("sqlite+aiosqlite:////tmp/x.db", SqliteBackend),
+        ("sqlite", SqliteBackend),
+    ],
+)
+def test_every_accepted_spelling_finds_its_backend(given: str | URL, expected: type) -> None:
+    assert type(backend_for(given)) is expected
+    assert backend_for(given) is backend_for(expected.name)  # one instance per backend
+
+
+@pytest.mark.parametrize("given", [f"mysql://app:{SECRET}@db.example.com/todo", "mssql+pyodbc://h/db", "oracle", "not a url"])
+def test_an_unknown_backend_fails_at_lookup_with_one_line_and_no_password(given: str) -> None:
+    assert find_backend(given) is None
+    with pytest.raises(ConfigurationError) as caught:
+        backend_for(given)
+    message = str(caught.value)
+    assert message.startswith("todo-data supports PostgreSQL and SQLite; got ")
+    assert message.endswith("use a postgresql:// or sqlite:/// URL.")
+    assert "\n" not in message and SECRET not in message
+
+
+def test_the_registry_holds_the_two_backends() -> None:
+    assert backend_names() == ("postgresql", "sqlite")
+
+
+def test_same_database(tmp_path) -> None:
+    pg, lite = backend_for("postgresql"), backend_for("sqlite")
+    assert pg.same_database(sa.make_url("postgresql://a@localhost/db"), sa.make_url("postgresql://b@localhost:5432/db"))
+    assert not pg.same_database(sa.make_url("postgresql://a@localhost/db"), sa.make_url("postgresql://a@localhost:5433/db"))
+    assert not pg.same_database(sa.make_url("postgresql://a@localhost/db"), sa.make_url("postgresql://a@localhost/other"))
+    file = tmp_path / "x.db"
+    assert lite.same_database(sa.make_url(f"sqlite:///{file}"), sa.make_url(f"sqlite:///{tmp_path}/./x.db"))
+    assert not lite.same_database(sa.make_url(f"sqlite:///{file}"), sa.make_url(f"sqlite:///{tmp_path}/y.db"))
+
+
+def test_row_counts_are_exact_below_the_threshold_and_skip_missing_tables(head_url: URL) -> None:
+    load_sample(head_url, users=3, tasks=40, seed=1)
+    backend = backend_for(head_url)
+    engine = build_engine(head_url, read_only=True)
+    try:
+        with engine.connect() as connection:
+            counts = backend.row_counts(connection, {"task", "users", "no_such_table"}, exact_below=1_000_000)
+    finally:
+        engine.dispose()
+    assert counts == {"task": 40, "users": 3}
+    assert migrations.check(head_url) == []
