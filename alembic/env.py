@@ -14,8 +14,8 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection, Engine
 
-from todo_data import metadata
 from todo_data.migrations import (
+    comparison_options,
     configure_migration_connection,
     migration_engine,
     migration_lock,
@@ -38,9 +38,7 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
 
 def _common_options(dialect_name: str) -> dict[str, Any]:
     return {
-        "target_metadata": metadata,
-        "compare_type": True,
-        "compare_server_default": True,
+        **comparison_options(),  # target_metadata, compare_*, and include_name/include_object: only managed tables
         "render_as_batch": dialect_name == "sqlite",
         # todo_data's SQLite engines issue a real BEGIN, so DDL there is transactional too.
         "transactional_ddl": True,

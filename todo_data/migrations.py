@@ -122,6 +122,40 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def managed_tables() -> frozenset[str]:
+    """The tables todo_data owns: the models', Alembic's version table, and any named in ``MANAGED_TABLES``."""
+    return frozenset(metadata.tables) | {"alembic_version"} | frozenset(get_settings().managed_tables)
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """Alembic's ``include_name`` hook: reflect only the default schema's managed tables, so every other
+    application's table, view or schema is never drift and no revision touches it."""
+    if type_ == "schema":
+        return name is None
+    if type_ == "table":
+        return parent_names.get("schema_name") is None and name in managed_tables()
+    return True
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's ``include_object`` hook: the same rule for a reflected table that has no model."""
+    if type_ == "table" and reflected and compare_to is None:
+        return obj.schema is None and name in managed_tables()
+    return True
+
+
+def comparison_options() -> dict[str, Any]:
+    """How the database is compared with the models: one set for alembic/env.py, `db check` and the schema report."""
+    return {
+        "target_metadata": metadata,
+        "compare_type": True,
+        "compare_server_default": True,
+        "render_item": render_item,
+        "include_name": include_name,
+        "include_object": include_object,
+    }
+
+
 def _require_supported(url: URL) -> None:
     if backend_of(url) not in SUPPORTED_BACKENDS:
         raise MigrationError(
@@ -474,10 +508,7 @@ def stamp(revision: str, database_url: str | URL | None = None) -> MigrationResu
 def check(database_url: str | URL | None = None) -> list[str]:
     """Differences between the database and the models, as Alembic's autogenerate sees them; empty when in step."""
     with _connect(database_url) as (_url, connection):
-        context = MigrationContext.configure(
-            connection,
-            opts={"compare_type": True, "compare_server_default": True, "target_metadata": metadata, "render_item": render_item},
-        )
+        context = MigrationContext.configure(connection, opts=comparison_options())
         diffs = compare_metadata(context, metadata)
         if connection.in_transaction():
             connection.rollback()
@@ -572,14 +603,9 @@ def seed_metadata() -> sa.MetaData:
 
 
 def seed_schema_differences(connection: Connection) -> list[str]:
-    """How the live schema differs from revision 001 (ignoring Alembic's own table); empty when identical."""
+    """How the live schema differs from revision 001 (only the tables todo_data manages); empty when identical."""
     context = MigrationContext.configure(
-        connection,
-        opts={
-            "compare_type": True,
-            "compare_server_default": True,
-            "include_name": lambda name, type_, _parent: not (type_ == "table" and name == "alembic_version"),
-        },
+        connection, opts={"compare_type": True, "compare_server_default": True, "include_name": include_name}
     )
     diffs = compare_metadata(context, seed_metadata())
     if connection.in_transaction():

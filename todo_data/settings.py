@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -30,6 +31,15 @@ class Settings(BaseSettings):
     database_echo: bool = Field(default=False, description="Log every SQL statement (with bound values hidden).")
     lock_timeout: str = Field(default="5s", description="PostgreSQL lock_timeout for migrations.")
     statement_timeout: str = Field(default="0", description="PostgreSQL statement_timeout for migrations (0: none).")
+    managed_tables: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Tables besides the models' that db check and autogenerate compare (comma-separated); all others are left alone.",
+    )
+
+    @field_validator("managed_tables", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
 
     def url(self, override: str | URL | None = None) -> URL:
         """The sync SQLAlchemy URL: the override, else DATABASE_URL, else the embedded SQLite file."""
