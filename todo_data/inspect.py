@@ -13,15 +13,17 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection
 
 from todo_data.db import get_engine, resolve_url, translate_errors
+from todo_data.migrations import comparison_options, managed_tables
 from todo_data.models import metadata
 from todo_data.settings import mask_url
 
 IGNORED_TABLES = ("alembic_version",)
+UNMANAGED_COLUMNS = ["schema", "name", "kind"]
 
 
 @dataclass(frozen=True)
 class Schema:
-    """One database's schema: a DataFrame per kind of object."""
+    """One database's schema: a DataFrame per kind of object; ``unmanaged`` lists what todo_data leaves alone."""
 
     database: str
     dialect: str
@@ -29,6 +31,12 @@ class Schema:
     columns: pd.DataFrame
     constraints: pd.DataFrame
     indexes: pd.DataFrame
+    unmanaged: pd.DataFrame
+
+    @property
+    def unmanaged_count(self) -> int:
+        """How many tables, views, materialized views, enum types (any schema) todo_data does not manage."""
+        return len(self.unmanaged)
 
 
 def _table_stats(connection: Connection, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -93,8 +101,45 @@ def _column_types(connection: Connection, names: list[str]) -> dict[tuple[str, s
     return types
 
 
+# Other applications' objects, per dialect: (schema, name, kind), extensions' own objects left out.
+_PG_OBJECTS = """
+SELECT n.nspname, c.relname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+       WHEN 'f' THEN 'foreign table' ELSE 'table' END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+UNION ALL
+SELECT n.nspname, t.typname, 'enum type'
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+"""
+_SQLITE_OBJECTS = "SELECT 'main', name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+_OBJECT_QUERIES = {"postgresql": _PG_OBJECTS, "sqlite": _SQLITE_OBJECTS}
+
+
+def _unmanaged_objects(connection: Connection, default_schema: str | None) -> pd.DataFrame:
+    """Every table, view, materialized view and enum type in the database that todo_data does not manage."""
+    query = _OBJECT_QUERIES.get(connection.dialect.name)
+    if query is None:
+        inspector = sa.inspect(connection)
+        found = [(default_schema, n, "table") for n in inspector.get_table_names()]
+        found += [(default_schema, n, "view") for n in inspector.get_view_names()]
+    else:
+        found = [tuple(row) for row in connection.execute(sa.text(query)).all()]
+    owned = managed_tables()
+    rows = sorted(
+        (str(schema), str(name), str(kind))
+        for schema, name, kind in found
+        if not (kind == "table" and schema == default_schema and name in owned)
+    )
+    return pd.DataFrame(rows, columns=UNMANAGED_COLUMNS)
+
+
 def read_schema(database_url: str | URL | None = None) -> Schema:
-    """Reflect the live schema (read-only) into DataFrames; column types as the database has them."""
+    """Reflect the live schema (read-only) into DataFrames: column types as the database has them, and tables
+    the kit does not manage marked ``managed=False``."""
     url = resolve_url(database_url)
     engine = get_engine(url, read_only=True)
     with translate_errors(url), engine.connect() as connection:
@@ -103,9 +148,12 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
         stats = _table_stats(connection, names)
         index_sizes = _index_sizes(connection)
         types = _column_types(connection, names)
+        unmanaged = _unmanaged_objects(connection, inspector.default_schema_name)
+        owned = managed_tables()
         tables, columns, constraints, indexes = [], [], [], []
         for table in names:
-            tables.append({"table": table, **stats.get(table, {"rows_estimate": None, "table_bytes": None, "total_bytes": None})})
+            empty = {"rows_estimate": None, "table_bytes": None, "total_bytes": None}
+            tables.append({"table": table, **stats.get(table, empty), "managed": table in owned})
             for position, column in enumerate(inspector.get_columns(table), start=1):
                 columns.append(
                     {
@@ -127,7 +175,7 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
                         fk.get("name"),
                         "FOREIGN KEY",
                         fk["constrained_columns"],
-                        references=f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
+                        references=f"{_qualified(fk.get('referred_schema'), fk['referred_table'])}({', '.join(fk['referred_columns'])})",
                         on_delete=(fk.get("options") or {}).get("ondelete"),
                     )
                 )
@@ -158,11 +206,17 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
     return Schema(
         database=mask_url(url),
         dialect=engine.dialect.name,
-        tables=pd.DataFrame(tables, columns=["table", "rows_estimate", "table_bytes", "total_bytes"]),
+        tables=pd.DataFrame(tables, columns=["table", "rows_estimate", "table_bytes", "total_bytes", "managed"]),
         columns=pd.DataFrame(columns, columns=["table", "position", "column", "type", "nullable", "default"]),
         constraints=pd.DataFrame(constraints, columns=["table", "constraint", "kind", "columns", "references", "on_delete", "definition"]),
         indexes=pd.DataFrame(indexes, columns=["table", "index", "columns", "order", "unique", "partial", "bytes"]),
+        unmanaged=unmanaged,
     )
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    """``table``, or ``schema.table`` for a table outside the connection's default schema."""
+    return f"{schema}.{table}" if schema else table
 
 
 def _index_order(connection: Connection, name: str, columns: list[str | None], sorting: dict[str, Any]) -> str:
@@ -199,9 +253,7 @@ def drift(database_url: str | URL | None = None) -> pd.DataFrame:
     url = resolve_url(database_url)
     engine = get_engine(url, read_only=True)
     with translate_errors(url), engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True, "target_metadata": metadata}
-        )
+        context = MigrationContext.configure(connection, opts=comparison_options())
         diffs = compare_metadata(context, metadata)
         rows = [_drift_row(diff, connection.dialect) for diff in _flatten(diffs)]
         rows.extend(_check_constraint_notes(connection))
@@ -279,17 +331,40 @@ def _check_constraint_notes(connection: Connection) -> list[dict[str, Any]]:
 # --- ER diagram ---------------------------------------------------------------------------------
 
 
+UNMANAGED_LABEL = "not managed by todo_data"
+_MERMAID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _entity_ids(tables: pd.DataFrame) -> dict[str, str]:
+    """A Mermaid-safe id per table: its name where Mermaid accepts it bare, else ``table_N``."""
+    return {name: name if _MERMAID_NAME.fullmatch(name) else f"table_{i}" for i, name in enumerate(tables["table"], start=1)}
+
+
 def er_diagram(schema: Schema) -> str:
-    """A Mermaid ``erDiagram`` of the live schema: columns with PK/FK/UK marks and the foreign keys."""
+    """A Mermaid ``erDiagram`` of the live schema: columns with PK/FK/UK marks and the foreign keys.
+
+    Tables todo_data does not manage are drawn grey and labelled, so another application's tables are
+    shown but not mistaken for the kit's.
+    """
+    ids = _entity_ids(schema.tables)
+    managed = dict(zip(schema.tables["table"], schema.tables["managed"], strict=True))
+    others = [table for table in ids if not managed[table]]
     lines = ["erDiagram"]
+    if others:
+        lines.append(f"    %% {UNMANAGED_LABEL}: {', '.join(others)}")
     keys: dict[tuple[str, str], list[str]] = {}
     for row in schema.constraints.itertuples(index=False):
         mark = {"PRIMARY KEY": "PK", "FOREIGN KEY": "FK", "UNIQUE": "UK"}.get(row.kind)
         if mark:
             for column in str(row.columns).split(", "):
                 keys.setdefault((row.table, column), []).append(mark)
-    for table in schema.tables["table"]:
-        lines.append(f"    {table} {{")
+    for table, entity in ids.items():
+        shown = table.replace('"', "'")
+        if not managed[table]:
+            entity = f'{entity}["{shown} ({UNMANAGED_LABEL})"]'
+        elif entity != table:
+            entity = f'{entity}["{shown}"]'
+        lines.append(f"    {entity} {{")
         for row in schema.columns[schema.columns["table"] == table].itertuples(index=False):
             type_name = re.sub(r"\W+", "_", str(row.type).split("(")[0].strip()).lower() or "untyped"  # SQLite allows no type
             mark = ",".join(dict.fromkeys(keys.get((table, row.column), [])))
@@ -298,6 +373,13 @@ def er_diagram(schema: Schema) -> str:
         lines.append("    }")
     for row in schema.constraints[schema.constraints["kind"] == "FOREIGN KEY"].itertuples(index=False):
         parent = str(row.references).split("(")[0]
-        label = f"{row.columns}{' cascade' if (row.on_delete or '').upper() == 'CASCADE' else ''}"
-        lines.append(f'    {parent} ||--o{{ {row.table} : "{label}"')
+        on_delete = row.on_delete if isinstance(row.on_delete, str) else ""  # None or NaN: no ON DELETE
+        label = f"{row.columns}{' cascade' if on_delete.upper() == 'CASCADE' else ''}"
+        if parent in ids:
+            lines.append(f'    {ids[parent]} ||--o{{ {ids[row.table]} : "{label}"')
+        else:  # a table in another schema is not drawn
+            lines.append(f"    %% {row.table}.{row.columns} references {row.references}")
+    if others:
+        lines.append("    classDef unmanaged fill:#eeeeee,stroke:#999999,color:#555555")
+        lines.append(f"    class {','.join(ids[table] for table in others)} unmanaged")
     return "\n".join(lines) + "\n"
