@@ -272,3 +272,58 @@ def canonical_workload(url: URL) -> list[str]:
         statement.text.replace(":user_id", f"'{params['user_id']}'").replace(":task_id", str(params["task_id"]))
         for statement in CANONICAL_QUERIES.values()
     ]
+
+
+# --- another application's objects in the todo app's database (issue 18) ----------------------------
+
+FOREIGN_TABLES = ("account", "session", "user", "verification")  # Better Auth's, as its PostgreSQL schema makes them
+
+_BETTER_AUTH = (
+    'CREATE TABLE "user" ("id" text NOT NULL PRIMARY KEY, "name" text NOT NULL, "email" text NOT NULL UNIQUE, '
+    '"emailVerified" boolean NOT NULL, "image" text, "createdAt" timestamp NOT NULL, "updatedAt" timestamp NOT NULL)',
+    'CREATE TABLE "session" ("id" text NOT NULL PRIMARY KEY, "expiresAt" timestamp NOT NULL, "token" text NOT NULL UNIQUE, '
+    '"createdAt" timestamp NOT NULL, "updatedAt" timestamp NOT NULL, "ipAddress" text, "userAgent" text, '
+    '"userId" text NOT NULL REFERENCES "user" ("id"))',
+    'CREATE TABLE "account" ("id" text NOT NULL PRIMARY KEY, "accountId" text NOT NULL, "providerId" text NOT NULL, '
+    '"userId" text NOT NULL REFERENCES "user" ("id"), "accessToken" text, "password" text, '
+    '"createdAt" timestamp NOT NULL, "updatedAt" timestamp NOT NULL)',
+    'CREATE TABLE "verification" ("id" text NOT NULL PRIMARY KEY, "identifier" text NOT NULL, "value" text NOT NULL, '
+    '"expiresAt" timestamp NOT NULL, "createdAt" timestamp, "updatedAt" timestamp)',
+    "INSERT INTO \"user\" VALUES ('ba-1', 'Ada', 'ada@example.com', true, NULL, '2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+    "INSERT INTO \"session\" VALUES ('s-1', '2030-01-01 00:00:00', 'tok', '2025-01-01 00:00:00', '2025-01-01 00:00:00', NULL, NULL, 'ba-1')",
+)
+_PG_EXTRAS = (
+    """CREATE TYPE "userRole" AS ENUM ('admin', 'member')""",
+    'ALTER TABLE "user" ADD COLUMN "role" "userRole"',
+    "CREATE SCHEMA auth",
+    "CREATE TABLE auth.users (id uuid PRIMARY KEY, email text)",
+    'CREATE VIEW auth."activeSessions" AS SELECT "userId", "expiresAt" FROM public."session"',
+    'CREATE MATERIALIZED VIEW "sessionCounts" AS SELECT "userId", count(*) AS n FROM "session" GROUP BY "userId"',
+)
+_SQLITE_EXTRAS = ('CREATE VIEW "activeSessions" AS SELECT "userId", "expiresAt" FROM "session"',)
+
+
+def foreign_objects_of(url: URL) -> set[tuple[str, str, str]]:
+    """The objects :func:`add_foreign_objects` adds on this URL's backend, as (schema, name, kind)."""
+    if url.get_backend_name() != "postgresql":
+        return {("main", name, "table") for name in FOREIGN_TABLES} | {("main", "activeSessions", "view")}
+    return {("public", name, "table") for name in FOREIGN_TABLES} | {
+        ("public", "userRole", "enum type"),
+        ("auth", "users", "table"),
+        ("auth", "activeSessions", "view"),
+        ("public", "sessionCounts", "materialized view"),
+    }
+
+
+def add_foreign_objects(url: URL) -> None:
+    """Add what an auth library and an analyst leave beside the kit's tables: Better Auth's quoted camelCase
+    tables (foreign keys without ON DELETE, one row each in user and session); on PostgreSQL also an enum
+    type, a schema with a table and a view, and a materialized view; on SQLite a view."""
+    run_sql(url, *_BETTER_AUTH, *(_PG_EXTRAS if url.get_backend_name() == "postgresql" else _SQLITE_EXTRAS))
+
+
+@pytest.fixture
+def shared_head_url(head_url: URL) -> URL:
+    """A database at head that also holds another application's objects (:func:`add_foreign_objects`)."""
+    add_foreign_objects(head_url)
+    return head_url

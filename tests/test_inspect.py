@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import sqlalchemy as sa
+from conftest import FOREIGN_TABLES, foreign_objects_of
 from sqlalchemy.engine import URL
 
 from todo_data import inspect, migrations
@@ -137,3 +143,51 @@ def test_er_diagram_gives_an_untyped_sqlite_column_a_type_mermaid_accepts(make_d
     diagram = inspect.er_diagram(inspect.read_schema(url))
     assert "        integer id PK" in diagram and "        untyped anything" in diagram
     assert "        timestamp_with_time_zone at" in diagram
+
+
+# --- other applications' objects: shown, marked apart, never drift (issue 18) -------------------
+
+
+def test_schema_shows_other_applications_objects_apart(shared_head_url: URL) -> None:
+    added = foreign_objects_of(shared_head_url)
+    schema = inspect.read_schema(shared_head_url)
+
+    managed = dict(zip(schema.tables["table"], schema.tables["managed"], strict=True))
+    assert managed == {"task": True, "task_relationships": True, "users": True} | dict.fromkeys(FOREIGN_TABLES, False)
+    assert set(schema.unmanaged.itertuples(index=False, name=None)) == added
+    assert schema.unmanaged_count == len(added)
+    assert "emailVerified" in set(schema.columns[schema.columns["table"] == "user"]["column"])
+    session_fk = schema.constraints[(schema.constraints["table"] == "session") & (schema.constraints["kind"] == "FOREIGN KEY")]
+    assert list(session_fk["references"]) == ["user(id)"] and session_fk["on_delete"].isna().all()
+    assert inspect.drift(shared_head_url).empty
+
+
+def test_er_diagram_draws_other_applications_tables_grey_and_labelled(shared_head_url: URL) -> None:
+    diagram = inspect.er_diagram(inspect.read_schema(shared_head_url))
+
+    assert '    user["user (not managed by todo_data)"] {' in diagram
+    assert "        boolean emailVerified" in diagram
+    assert 'user ||--o{ session : "userId"' in diagram  # no ON DELETE: no "cascade", no crash
+    assert 'users ||--o{ task : "user_id cascade"' in diagram
+    assert "    users {" in diagram and "    task {" in diagram  # the kit's own tables keep their plain names
+    assert "    class account,session,user,verification unmanaged" in diagram
+
+
+def test_schema_report_runs_on_a_database_shared_with_other_applications(shared_head_url: URL, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("todo-data")), "report", "01-schema", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        | {"DATABASE_URL": shared_head_url.render_as_string(hide_password=False)},
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (tmp_path / "01-schema.html").read_text()
+    count = len(foreign_objects_of(shared_head_url))
+    assert f"<strong>{count}</strong> object(s) not managed by todo_data" in html
+    for name in (*FOREIGN_TABLES, "emailVerified", "activeSessions"):
+        assert name in html
+    assert "No drift: the database matches the models." in html
