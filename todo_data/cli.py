@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from todo_data import migrations
 from todo_data.errors import TodoDataError
+from todo_data.resources import alembic_ini
 from todo_data.settings import get_settings, mask_text
 
 log = logging.getLogger("todo_data.cli")
@@ -101,6 +102,11 @@ def _db_history(args: argparse.Namespace) -> int:
     for info in migrations.history():
         marker = " (head)" if info.is_head else ""
         print(f"{info.down_revision or '<base>'} -> {info.revision}{marker}: {info.message.splitlines()[0]}")
+    return 0
+
+
+def _db_ini(args: argparse.Namespace) -> int:
+    print(alembic_ini())
     return 0
 
 
@@ -201,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-data", description="Data tooling for the todo application's database.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = commands.add_parser("db", help="migrations: upgrade, downgrade, current, history, check, sql, stamp")
+    db = commands.add_parser("db", help="migrations: upgrade, downgrade, current, history, check, sql, stamp, ini")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -219,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("range", metavar="FROM:TO")
     sql.add_argument("--dialect", choices=sorted(migrations.DIALECT_URLS), default=None, help="SQL dialect (default: the URL's)")
     add("stamp", _db_stamp, "record REVISION as current without running it").add_argument("revision")
+    ini_help = 'print the path of the alembic.ini that plain Alembic takes: alembic -c "$(todo-data db ini)" current'
+    db_commands.add_parser("ini", help=ini_help, description=ini_help).set_defaults(handler=_db_ini)
     plan = add("plan", _db_plan, "trace what each pending statement locks, rewrites and blocks, on a scratch copy; changes nothing")
     plan.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
     plan.add_argument("--trace-url", metavar="URL", default=None, help="trace on this staging copy instead of a scratch database")

@@ -34,11 +34,11 @@ from sqlalchemy.engine import URL, Connection, Engine
 from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError
 from todo_data.models import UTCDateTime, metadata
+from todo_data.resources import shipped_path
 from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url, normalize_url
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BASE_REVISION = "001"
 APP_TABLES = ("users", "task", "task_relationships")
 DIALECT_URLS = {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite://"}
@@ -48,11 +48,17 @@ DIALECT_URLS = {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite://"}
 
 
 def alembic_config(database_url: str | URL | None = None, *, connection: Connection | None = None, stdout: Any = None) -> Config:
-    """An Alembic ``Config`` for this project's ``alembic/`` folder, bound to a URL or an open connection."""
-    ini = PROJECT_ROOT / "alembic.ini"
-    if not ini.exists():
-        raise MigrationError(f"{ini} is missing: run todo-data from a checkout of the project (pip install -e .).")
-    config = Config(str(ini), stdout=stdout if stdout is not None else io.StringIO())
+    """An Alembic ``Config`` for the project's revision scripts, bound to a URL or an open connection.
+
+    Built in code, with no ini file to find: the scripts are the installed package's or the checkout's ``alembic/``.
+    """
+    scripts = shipped_path("alembic")
+    if not (scripts / "env.py").is_file():
+        raise MigrationError(
+            f"The revision scripts are missing from {scripts}: reinstall todo-data (pip install --force-reinstall todo-data)."
+        )
+    config = Config(stdout=stdout if stdout is not None else io.StringIO())
+    config.set_main_option("script_location", str(scripts).replace("%", "%%"))
     config.attributes["configure_logger"] = False
     if connection is not None:
         config.attributes["connection"] = connection
@@ -653,7 +659,7 @@ def plan(database_url: str | URL | None = None, target: str = "head") -> list[Pe
 
 
 LINT_COLUMNS = ["revision", "line", "rule", "level", "message", "help", "statement", "excused"]
-SQUAWK_CONFIG = PROJECT_ROOT / ".squawk.toml"
+SQUAWK_CONFIG = shipped_path(".squawk.toml")
 
 
 def squawk_path() -> str:

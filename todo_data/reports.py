@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 from todo_data import migrations
 from todo_data.db import resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
+from todo_data.resources import shipped_path
 from todo_data.settings import DEFAULT_SQLITE_PATH, backend_of, get_settings, mask_text, mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +45,8 @@ class ReportFailed(TodoDataError):
 
 
 def notebooks_dir() -> Path:
-    """Where the numbered notebooks live: ``TODO_DATA_NOTEBOOKS``, else the project's ``notebooks/``."""
-    return Path(os.environ.get("TODO_DATA_NOTEBOOKS") or PROJECT_ROOT / "notebooks")
+    """Where the numbered notebooks live: ``TODO_DATA_NOTEBOOKS``, else the installed package's or the checkout's ``notebooks/``."""
+    return Path(os.environ.get("TODO_DATA_NOTEBOOKS") or shipped_path("notebooks"))
 
 
 def report_names() -> list[str]:
