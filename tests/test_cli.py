@@ -220,3 +220,19 @@ def test_db_plan_traces_without_touching_the_database_and_strict_fails_without_l
     assert strict.returncode == 1, strict.stdout[-2000:]
     assert todo_data("db", "plan", "--database-url", with_password(url), "--strict").returncode == 0, "a lock_timeout is set"
     assert migrations.current(url) == ("001",) and table_snapshot(url, "task") == before
+
+
+def test_db_ini_prints_the_ini_that_plain_alembic_takes(tmp_path: Path) -> None:
+    """`alembic -c "$(todo-data db ini)"` works from any directory (here: the checkout's ini; installed: test_packaging)."""
+    printed = todo_data("db", "ini", cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    ini = Path(printed.stdout.strip())
+    assert ini == ROOT / "alembic.ini"
+    database = tmp_path / "new.db"
+    alembic = shutil.which("alembic") or str(Path(sys.executable).parent / "alembic")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    upgraded = subprocess.run(
+        [alembic, "-c", str(ini), "upgrade", "head"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert migrations.status(f"sqlite:///{database}").current == (migrations.head(),)
