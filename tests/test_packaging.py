@@ -99,7 +99,7 @@ def test_wheel_carries_the_migration_chain_and_the_notebooks(wheel: Path) -> Non
     expected = {f"todo_data/{name}" for name in shipped}
     expected |= {name for name in tree if name.startswith("todo_data/")}
     missing = sorted(expected - names)
-    assert not missing, f"not in the wheel (list a new subpackage in pyproject.toml's [tool.setuptools] packages): {missing}"
+    assert not missing, f"not in the wheel (setup.py says what it carries): {missing}"
     assert not [name for name in names if name.startswith(("alembic/", "notebooks/", "tests/"))], "nothing lands outside todo_data/"
 
 

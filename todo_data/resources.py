@@ -1,6 +1,6 @@
 """Where the files the package ships beside its code are: ``alembic.ini``, ``alembic/``, ``notebooks/``, ``.squawk.toml``.
 
-A checkout keeps them at the repository root; a wheel carries them inside the ``todo_data`` package (pyproject.toml
+A checkout keeps them at the repository root; a wheel carries them inside the ``todo_data`` package (setup.py
 maps them there) in the same arrangement, so ``alembic.ini``'s ``%(here)s/alembic`` holds in both.
 """
 
