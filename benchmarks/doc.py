@@ -313,6 +313,36 @@ def render_read(backend: str, data: dict[str, Any], results: dict[str, Any], out
     return text
 
 
+EXPORT_PEERS = {"export_parquet": "`todo-data export tasks` (Arrow batches → Parquet)", "read_sql_parquet": "`pd.read_sql(...).to_parquet`"}
+
+
+def render_export(backend: str, data: dict[str, Any], results: dict[str, Any], outcomes: list[Outcome]) -> str:
+    """Every task into one Parquet file: time and memory of the streamed export beside the pandas round trip."""
+    export = data.get("export") or {}
+    figures = {peer: read_figures(export.get(peer)) for peer in EXPORT_PEERS}
+    pandas_way = figures.get("read_sql_parquet")
+    rows = []
+    for peer, label in EXPORT_PEERS.items():
+        figure = figures[peer]
+        if figure is None:
+            rows.append([label, "failed" if export.get(peer) else "not measured", "—", "—", "—", "—", error_of(export.get(peer)) or ""])
+            continue
+        first = ok_runs(export.get(peer))[0]
+        rows.append(
+            [
+                label,
+                seconds(figure["seconds"]),
+                ratio(figure["seconds"] / pandas_way["seconds"]) if pandas_way else "—",
+                megabytes(figure["used_rss"]),
+                ratio(figure["used_rss"] / pandas_way["used_rss"]) if pandas_way and pandas_way["used_rss"] else "—",
+                megabytes(figure["peak_rss"]),
+                f"median of {figure['runs']} runs {seconds(figure['median_seconds'])}; {first.get('rows', 0):,} rows; {megabytes(first.get('bytes'))} file"
+                + (f"; a child process peaked at {megabytes(first['child_peak_rss'])}" if first.get("child_peak_rss") else ""),
+            ]
+        )
+    return table(["peer", "best time", f"{X} pandas", "peak memory used", f"{X} pandas", "process peak RSS", "notes"], rows)
+
+
 def read_time_why(backend: str, figures: dict[str, Any], value: float) -> str:
     parsed, frame = figures.get("raw_adbc_parsed"), figures.get("read_frame")
     if backend == "sqlite" and parsed and frame:
@@ -555,6 +585,7 @@ def migration_why(backend: str, value: float) -> str:
 SECTIONS: list[tuple[str, Callable[[str, dict[str, Any], dict[str, Any], list[Outcome]], str]]] = [
     ("load", render_load),
     ("read", render_read),
+    ("export", render_export),
     ("queries", render_queries),
     ("report", render_report),
     ("migration", render_migration),
@@ -623,6 +654,7 @@ def render(results: dict[str, Any]) -> str:
     titles = {
         "load": f"## Load {tasks:,} tasks + {users:,} users into an empty database at head",
         "read": f"## {tasks:,} tasks into pandas (`SELECT * FROM task`)",
+        "export": f"## {tasks:,} tasks into a Parquet file",
         "queries": "## Canonical queries: the driver vs a SQLModel session",
         "report": f"## `04-task-report` through papermill on {tasks:,} tasks",
         "migration": f"## A revision-001 database with {tasks:,} tasks → head",
@@ -642,6 +674,11 @@ def render(results: dict[str, Any]) -> str:
             "after imports and before the read; every peer imports the same modules first. `pd.read_sql` is asked for UTC "
             "timestamps (`parse_dates`), the frame read_frame gives. PostgreSQL was `VACUUM (ANALYZE)`d after loading "
             "(autovacuum is off on this server)."
+        ),
+        "export": (
+            f"Each peer ran {options['read_repeats']}{X} in a fresh process, interleaved, right after the reads: best time, median memory, "
+            "as for the reads. The export streams Arrow record batches from a read-only connection into `pyarrow.parquet.ParquetWriter`, "
+            "so its memory does not grow with the table; pandas holds every row as a DataFrame before writing."
         ),
         "queries": "",
         "report": (

@@ -640,6 +640,42 @@ def _pg_shape(driver: Any, statement: str) -> dict[str, Any]:
     }
 
 
+# --- export peers --------------------------------------------------------------------------------------------
+
+
+def export_parquet(url: str, out_dir: str) -> Runner:
+    """``todo_data.export.export("tasks", ...)`` as ``todo-data export tasks`` runs it: Arrow batches streamed into Parquet."""
+    _read_imports()
+    import pyarrow.parquet  # noqa: F401
+
+    from todo_data.export import export
+
+    def run() -> dict[str, Any]:
+        (written,) = export("tasks", out_dir, format="parquet", database_url=url).files
+        return {"rows": written.rows, "bytes": written.path.stat().st_size}
+
+    return run
+
+
+def read_sql_parquet(url: str, out_dir: str) -> Runner:
+    """The pandas way: ``pd.read_sql`` of every task over a SQLAlchemy engine (UTC timestamps), then ``DataFrame.to_parquet``."""
+    _read_imports()
+    import pandas as pd
+    import pyarrow.parquet  # noqa: F401
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    parse = {"created_at": {"utc": True}, "updated_at": {"utc": True}}
+    path = Path(out_dir) / "tasks-read-sql.parquet"
+
+    def run() -> dict[str, Any]:
+        frame = pd.read_sql(sa.text(f"{READ_SQL} ORDER BY id"), engine, parse_dates=parse)
+        frame.to_parquet(path, index=False)
+        return {"rows": len(frame), "bytes": path.stat().st_size}
+
+    return run
+
+
 def _sqlite_plan(driver: Any, sql: str, bound: dict[str, Any]) -> dict[str, Any]:
     """``EXPLAIN QUERY PLAN`` read as the index report reads it: whether an index serves the query, no scan, no temporary sort."""
     from todo_data.indexes import sqlite_plan_shape
@@ -666,6 +702,8 @@ PEERS: dict[str, Callable[..., Runner]] = {
     "raw_adbc_parsed": raw_adbc_parsed,
     "connectorx": connectorx,
     "queries": queries,
+    "export_parquet": export_parquet,
+    "read_sql_parquet": read_sql_parquet,
 }
 
 

@@ -230,6 +230,8 @@ def bench_backend(ws: Workspace, backend: str, options: argparse.Namespace, data
     out["rows"] = _counts(main)
     with section("read"):
         bench_read(ws, main, options, out.setdefault("read", {}))
+    with section("export"):
+        bench_export(ws, main, options, out.setdefault("export", {}))
     with section("queries"):
         out["queries"] = ws.peer("queries", url=main)
     with section("report"):
@@ -301,6 +303,15 @@ def bench_read(ws: Workspace, url: str, options: argparse.Namespace, out: dict[s
             out.setdefault(peer, []).append(result)
             if peer == "connectorx" and "error" in result:
                 peers.remove("connectorx")  # it will not work the next time either
+
+
+def bench_export(ws: Workspace, url: str, options: argparse.Namespace, out: dict[str, Any]) -> None:
+    """Every task into a Parquet file: todo_data's streamed export against ``pd.read_sql(...).to_parquet``, interleaved."""
+    folder = ws.dir / "export"
+    folder.mkdir(exist_ok=True)
+    for _ in range(options.read_repeats):
+        for peer in ("export_parquet", "read_sql_parquet"):
+            out.setdefault(peer, []).append(ws.peer(peer, url=url, out_dir=str(folder)))
 
 
 def run_report(ws: Workspace, url: str, n: int) -> dict[str, Any]:

@@ -193,6 +193,28 @@ def _report(args: argparse.Namespace) -> int:
     return 0 if run.ok else 1
 
 
+def _export(args: argparse.Namespace) -> int:
+    from todo_data import export
+
+    priority = [export.PRIORITY_LABELS.get(value, value) for value in args.priority] if args.priority else None
+    result = export.export(
+        args.tables,
+        args.output_dir,
+        format=args.format,
+        database_url=args.database_url,
+        user_id=args.user,
+        completed={"all": None, "open": False, "completed": True}[args.status],
+        priority=priority,
+        created_from=args.created_from,
+        created_to=args.created_to,
+        text=args.text,
+    )
+    print(f"database: {result.database}")
+    for file in result.files:
+        print(f"{file.name}: {file.rows} rows -> {file.path}")
+    return 0
+
+
 def _url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
@@ -249,6 +271,28 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print row counts and task status", description="Print a short summary.")
     _url_option(summary)
     summary.set_defaults(handler=_summary)
+
+    export = commands.add_parser(
+        "export",
+        help="write tasks, users and dependencies to Parquet or CSV files",
+        description="Write tasks, users and dependencies (task_relationships), or all, to DIR/NAME.parquet or DIR/NAME.csv, "
+        "streamed from a read-only connection; the filters select tasks (and so the users owning them and their dependencies).",
+    )
+    _url_option(export)
+    export.add_argument(
+        "tables", nargs="+", choices=["tasks", "users", "dependencies", "all"], metavar="TABLE", help="tasks, users, dependencies or all"
+    )
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    export.add_argument("--output-dir", default="exports", metavar="DIR", help="where to write the files (default ./exports)")
+    export.add_argument("--user", metavar="ID", default=None, help="only this user's tasks (a user id)")
+    export.add_argument("--status", choices=["all", "open", "completed"], default="all", help="open or completed tasks only (default all)")
+    export.add_argument(
+        "--priority", action="append", metavar="P", help="only this priority; repeat for several; (none) for no priority, (empty) for ''"
+    )
+    export.add_argument("--created-from", metavar="DATE", default=None, help="tasks created on or after DATE (ISO 8601, UTC)")
+    export.add_argument("--created-to", metavar="DATE", default=None, help="tasks created up to DATE (a date includes the whole day)")
+    export.add_argument("--text", default=None, help="tasks whose title or description contains TEXT (any case)")
+    export.set_defaults(handler=_export)
 
     report = commands.add_parser(
         "report",
