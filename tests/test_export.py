@@ -23,6 +23,7 @@ from conftest import BACKENDS, create_pg_database, drop_pg_database, require_pg
 from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines, export, frames
+from todo_data.backends.sqlite import stream as sqlite_stream
 from todo_data.errors import ConfigurationError
 from todo_data.migrations import upgrade
 from todo_data.models import Task
@@ -208,7 +209,7 @@ def test_sqlite_pages_starting_with_nulls_keep_the_models_types(tmp_path: Path, 
     with engine.begin() as connection:
         connection.execute(sa.update(TASK).where(TASK.c.id <= 10).values(description=None, priority=None))
     engine.dispose()
-    monkeypatch.setattr(export, "PAGE_ROWS", 4)
+    monkeypatch.setattr(sqlite_stream, "PAGE_ROWS", 4)
 
     (file,) = export.export("tasks", tmp_path / "out", database_url=url).files
 

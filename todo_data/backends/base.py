@@ -16,10 +16,13 @@ import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
     from sqlalchemy.engine import URL, Connection, Dialect
 
     from todo_data.backends.load import LoadTarget
+    from todo_data.backends.stream import TableRead
     from todo_data.trace.tracing import Tracing
 
 _REGISTRY: dict[str, type[Backend]] = {}
@@ -83,6 +86,14 @@ class Backend(abc.ABC):
 
         Raises :class:`~todo_data.errors.ConnectionFailed` when the database cannot be opened; when the query fails,
         the driver's error or :class:`DriverError`, which the caller words for its user.
+        """
+
+    @abc.abstractmethod
+    def stream_arrow(self, url: URL, reads: list[TableRead]) -> Iterator[Iterator[pa.RecordBatch]]:
+        """Each read's rows as record batches of its schema, in key order, read-only and in one snapshot for all reads.
+
+        Memory stays flat at any size: consume each read's batches before asking for the next read. Raises as
+        :meth:`read_arrow` does (the driver's errors, :class:`DriverError`, ConnectionFailed) for the caller to word.
         """
 
     def close_readers(self) -> None:  # noqa: B027  (a hook: most backends keep nothing open)

@@ -1,6 +1,6 @@
 """PostgreSQL: psycopg for SQLAlchemy, asyncpg for async, ADBC (libpq, COPY BINARY) for fast reads and bulk loads.
 
-Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``load`` (the
+Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``stream`` (export's streamed reads), ``load`` (the
 sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks`` and its scratch database).
 """
 
@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from todo_data.backends.base import Backend
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
     from sqlalchemy.engine import URL, Connection, Dialect
 
     from todo_data.backends.load import LoadTarget
+    from todo_data.backends.stream import TableRead
     from todo_data.trace.tracing import Tracing
 
 DEFAULT_PORT = 5432
@@ -78,6 +81,11 @@ class PostgresqlBackend(Backend):
         from todo_data.backends.postgresql.reads import close_connections
 
         close_connections()
+
+    def stream_arrow(self, url: URL, reads: list[TableRead]) -> Iterator[Iterator[pa.RecordBatch]]:
+        from todo_data.backends.postgresql.stream import stream_arrow
+
+        return stream_arrow(url, reads)
 
     def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
         from todo_data.backends.postgresql.load import PostgresLoadTarget

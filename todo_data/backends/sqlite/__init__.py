@@ -2,7 +2,8 @@
 
 Its work lives beside this file: ``files`` (file and ``file:`` URI rules, who holds a file open), ``child`` (the
 child process that runs ADBC's copy of SQLite away from this process's locks), ``reads`` (read_frame's transport),
-``load`` (the sample loader's bulk-ingest target) and ``trace`` (the migration trace's recorder and file copy).
+``stream`` (export's streamed reads), ``load`` (the sample loader's bulk-ingest target) and ``trace`` (the migration
+trace's recorder and file copy).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from todo_data.backends.base import Backend
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
     from sqlalchemy.engine import URL, Connection, Dialect
 
     from todo_data.backends.load import LoadTarget
+    from todo_data.backends.stream import TableRead
     from todo_data.trace.tracing import Tracing
 
 
@@ -55,6 +59,11 @@ class SqliteBackend(Backend):
         from todo_data.backends.sqlite.reads import read_arrow
 
         return read_arrow(url, sql, values)
+
+    def stream_arrow(self, url: URL, reads: list[TableRead]) -> Iterator[Iterator[pa.RecordBatch]]:
+        from todo_data.backends.sqlite.stream import stream_arrow
+
+        return stream_arrow(url, reads)
 
     def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
         from todo_data.backends.sqlite.load import SqliteLoadTarget
