@@ -69,3 +69,30 @@ def test_row_counts_are_exact_below_the_threshold_and_skip_missing_tables(head_u
         engine.dispose()
     assert counts == {"task": 40, "users": 3}
     assert migrations.check(head_url) == []
+
+
+@pytest.mark.parametrize(
+    ("stamp", "monday"),
+    [
+        # SQLite 3.40 (Python's) computes date() with modifiers in milliseconds: .9996 would round into Monday.
+        ("2025-12-28 23:59:59.999600", "2025-12-22"),
+        ("2025-12-29 00:00:00", "2025-12-29"),
+        ("2025-12-31 12:00:00", "2025-12-29"),
+    ],
+)
+def test_week_start_is_the_monday_of_the_utc_week_on_each_backend(backend: str, make_database, stamp: str, monday: str) -> None:
+    from datetime import date
+
+    from todo_data.backends.expressions import week_start
+
+    url = make_database(backend)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    value = sa.literal(stamp) if backend == "sqlite" else sa.cast(sa.literal(f"{stamp}+00"), sa.DateTime(timezone=True))
+    try:
+        with engine.connect() as connection:
+            if backend == "postgresql":
+                connection.exec_driver_sql("SET TIME ZONE 'Pacific/Auckland'")  # the week is UTC's, whatever the session's zone
+            found = connection.execute(sa.select(week_start(value))).scalar_one()
+    finally:
+        engine.dispose()
+    assert str(found)[:10] == monday and date.fromisoformat(monday).weekday() == 0

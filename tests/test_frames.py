@@ -663,3 +663,28 @@ def test_bad_filters_are_one_line_configuration_errors(tmp_path, kwargs: dict, n
     if "limit" not in kwargs and "offset" not in kwargs and "newest_first" not in kwargs:
         with pytest.raises(ConfigurationError):
             count_tasks(url, **kwargs)
+
+
+def test_weekly_tasks_and_tasks_weekly_agree_on_the_last_instant_of_a_sunday(head_url: URL) -> None:
+    """One week_start construct serves both: a task at Sunday 23:59:59.9996 UTC is in the week that Sunday ends.
+
+    SQLite computes date() with modifiers in milliseconds, so without an inner date() that instant rounds into Monday.
+    """
+    sunday_late = datetime(2025, 12, 28, 23, 59, 59, 999600, tzinfo=UTC)
+    engine = _engine(head_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(User.__table__), {"id": "u", "email": "u@example.com", "created_at": sunday_late, "updated_at": sunday_late}
+            )
+            connection.execute(
+                sa.insert(TASK), {"user_id": "u", "title": "late", "completed": False, "created_at": sunday_late, "updated_at": sunday_late}
+            )
+    finally:
+        engine.dispose()
+    monday = pd.Timestamp("2025-12-22", tz="UTC")
+    assert weekly_tasks(head_url).to_dict("list") == {"week": [monday], "created": [1]}
+    from todo_data import tasks
+
+    weekly = tasks.weekly(head_url, now=datetime(2025, 12, 30, tzinfo=UTC), weeks=2).set_index("week")["created"]
+    assert weekly.to_dict() == {monday: 1, monday + pd.Timedelta(days=7): 0}

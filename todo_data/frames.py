@@ -25,13 +25,14 @@ from sqlalchemy.types import NullType, TypeDecorator
 
 from todo_data.backends import Backend, backend_for, backend_names, find_backend
 from todo_data.backends.adbc import DRIVER_ERRORS
+from todo_data.backends.expressions import week_start
 from todo_data.backends.postgresql.reads import libpq_uri as libpq_uri  # re-exported: benchmarks read with it
 from todo_data.backends.sqlite.files import held_open_here as held_open_here  # re-exported
 from todo_data.backends.sqlite.files import read_uri as sqlite_uri  # noqa: F401  (re-exported under its old name)
 from todo_data.db import describe_connection_error, get_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
 from todo_data.models import PRIORITIES, Task, UTCDateTime, metadata
-from todo_data.settings import backend_of, mask_text, mask_url
+from todo_data.settings import mask_text, mask_url
 
 Query = str | sa.sql.expression.SelectBase | sa.TextClause
 Params = Mapping[str, Any] | Sequence[Any] | None
@@ -498,17 +499,9 @@ def weekly_tasks(
         user_id=user_id, completed=completed, priority=priority, created_from=created_from, created_to=created_to, text=text
     )
     url = resolve_url(database_url)
-    backend = backend_of(url)
-    if backend == "postgresql":
-        week = sa.func.date_trunc("week", sa.func.timezone("UTC", TASK.c.created_at))
-    elif backend == "sqlite":
-        week = sa.func.date(TASK.c.created_at, "-6 days", "weekday 1")  # the Monday on or before the day
-    else:
-        raise ConfigurationError(f"weekly_tasks runs on PostgreSQL and SQLite, not {backend}.")
-    week_start = sa.type_coerce(week, UTCDateTime()).label("week")
-    statement = (
-        sa.select(week_start, sa.func.count().label("created")).where(*task_filter.clauses()).group_by(week_start).order_by(week_start)
-    )
+    backend_for(url)  # any other backend fails here, with one line
+    week = sa.type_coerce(week_start(TASK.c.created_at), UTCDateTime()).label("week")
+    statement = sa.select(week, sa.func.count().label("created")).where(*task_filter.clauses()).group_by(week).order_by(week)
     frame = read_frame(statement, database_url=url)
     if len(frame) > 1:
         weeks = pd.date_range(frame["week"].iloc[0], frame["week"].iloc[-1], freq="7D", unit="us")

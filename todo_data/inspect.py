@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection
 
+from todo_data.backends import Backend, backend_for
 from todo_data.db import get_engine, resolve_url, translate_errors
 from todo_data.migrations import comparison_options, managed_tables
 from todo_data.models import metadata
@@ -39,99 +40,12 @@ class Schema:
         return len(self.unmanaged)
 
 
-def _table_stats(connection: Connection, names: list[str]) -> dict[str, dict[str, Any]]:
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            sa.text(
-                "SELECT c.relname, c.reltuples::bigint, pg_relation_size(c.oid), pg_total_relation_size(c.oid) "
-                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-            )
-        ).all()
-        return {r[0]: {"rows_estimate": max(int(r[1]), 0), "table_bytes": int(r[2]), "total_bytes": int(r[3])} for r in rows}
-    stats: dict[str, dict[str, Any]] = {}
-    sizes = _sqlite_sizes(connection)
-    for name in names:
-        rows = connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
-        stats[name] = {"rows_estimate": int(rows), "table_bytes": sizes.get(name), "total_bytes": None}
-    return stats
-
-
-def _sqlite_sizes(connection: Connection) -> dict[str, int]:
-    """Bytes per table or index from SQLite's dbstat table, where the build has it."""
-    try:
-        rows = connection.execute(sa.text("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")).all()
-    except sa.exc.OperationalError:
-        return {}
-    return {str(name): int(size) for name, size in rows}
-
-
-def _index_sizes(connection: Connection) -> dict[str, int]:
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            sa.text(
-                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind = 'i'"
-            )
-        ).all()
-        return {str(name): int(size) for name, size in rows}
-    return _sqlite_sizes(connection)
-
-
-def _column_types(connection: Connection, names: list[str]) -> dict[tuple[str, str], str]:
-    """Each column's type as the database states it, keyed by (table, column).
-
-    SQLAlchemy's reflected types are its own generic classes (``timestamp`` and ``timestamp with time zone`` both
-    print ``TIMESTAMP``), which would hide exactly what a migration changed; so ask the database. PostgreSQL:
-    ``format_type`` (e.g. ``timestamp without time zone``, ``character varying(200)``); SQLite: the declared type.
-    """
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            sa.text(
-                "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
-            )
-        ).all()
-        return {(str(table), str(column)): str(type_) for table, column, type_ in rows}
-    types: dict[tuple[str, str], str] = {}
-    for name in names:
-        for row in connection.exec_driver_sql(f'PRAGMA table_xinfo("{name}")').all():
-            types[(name, str(row[1]))] = str(row[2])
-    return types
-
-
-# Other applications' objects, per dialect: (schema, name, kind), extensions' own objects left out.
-_PG_OBJECTS = """
-SELECT n.nspname, c.relname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-       WHEN 'f' THEN 'foreign table' ELSE 'table' END
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-UNION ALL
-SELECT n.nspname, t.typname, 'enum type'
-FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE t.typtype = 'e' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
-"""
-_SQLITE_OBJECTS = "SELECT 'main', name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-_OBJECT_QUERIES = {"postgresql": _PG_OBJECTS, "sqlite": _SQLITE_OBJECTS}
-
-
-def _unmanaged_objects(connection: Connection, default_schema: str | None) -> pd.DataFrame:
+def _unmanaged_objects(connection: Connection, backend: Backend, default_schema: str | None) -> pd.DataFrame:
     """Every table, view, materialized view and enum type in the database that todo_data does not manage."""
-    query = _OBJECT_QUERIES.get(connection.dialect.name)
-    if query is None:
-        inspector = sa.inspect(connection)
-        found = [(default_schema, n, "table") for n in inspector.get_table_names()]
-        found += [(default_schema, n, "view") for n in inspector.get_view_names()]
-    else:
-        found = [tuple(row) for row in connection.execute(sa.text(query)).all()]
     owned = managed_tables()
     rows = sorted(
         (str(schema), str(name), str(kind))
-        for schema, name, kind in found
+        for schema, name, kind in backend.schema_objects(connection, default_schema)
         if not (kind == "table" and schema == default_schema and name in owned)
     )
     return pd.DataFrame(rows, columns=UNMANAGED_COLUMNS)
@@ -145,10 +59,13 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
     with translate_errors(url), engine.connect() as connection:
         inspector = sa.inspect(connection)
         names = sorted(n for n in inspector.get_table_names() if n not in IGNORED_TABLES)
-        stats = _table_stats(connection, names)
-        index_sizes = _index_sizes(connection)
-        types = _column_types(connection, names)
-        unmanaged = _unmanaged_objects(connection, inspector.default_schema_name)
+        backend = backend_for(connection.dialect.name)
+        stats = backend.table_sizes(connection, names)
+        index_sizes = backend.index_sizes(connection)
+        # SQLAlchemy's reflected types are its own generic classes (``timestamp`` and ``timestamp with time zone`` both
+        # print ``TIMESTAMP``), which would hide exactly what a migration changed; so the database states them.
+        types = backend.column_types(connection, names)
+        unmanaged = _unmanaged_objects(connection, backend, inspector.default_schema_name)
         owned = managed_tables()
         tables, columns, constraints, indexes = [], [], [], []
         for table in names:
@@ -195,7 +112,7 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
                         "table": table,
                         "index": index["name"],
                         "columns": ", ".join(str(c) for c in cols),
-                        "order": _index_order(connection, index["name"], index["column_names"], sorting),
+                        "order": backend.index_order(connection, index["name"], index["column_names"], sorting),
                         "unique": bool(index.get("unique")),
                         "partial": options.get("postgresql_where") or options.get("sqlite_where"),
                         "bytes": index_sizes.get(index["name"]),
@@ -217,14 +134,6 @@ def read_schema(database_url: str | URL | None = None) -> Schema:
 def _qualified(schema: str | None, table: str) -> str:
     """``table``, or ``schema.table`` for a table outside the connection's default schema."""
     return f"{schema}.{table}" if schema else table
-
-
-def _index_order(connection: Connection, name: str, columns: list[str | None], sorting: dict[str, Any]) -> str:
-    """``asc``/``desc`` per column; SQLite's reflection leaves it out, so ask ``PRAGMA index_xinfo``."""
-    if connection.dialect.name == "sqlite":
-        rows = connection.exec_driver_sql(f'PRAGMA index_xinfo("{name}")').all()
-        return ", ".join("desc" if row[3] else "asc" for row in rows if row[5])  # row[5]: key column
-    return ", ".join(" ".join(sorting.get(c, ())) or "asc" for c in columns if c is not None)
 
 
 def _constraint(table: str, name: str | None, kind: str, columns: list[str], **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 # No ``from __future__ import annotations`` here: SQLModel resolves relationship types at class creation.
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Optional
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
+
+from todo_data.backends import find_backend
 
 # Every constraint and index gets a stable name, so autogenerate compares like with like.
 NAMING_CONVENTION = {
@@ -44,12 +47,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if _naive_utc(dialect.name) else value
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.cache
+def _naive_utc(dialect_name: str) -> bool:
+    """Whether the backend of a dialect stores timestamps as naive UTC (asked once per dialect: binding is per value)."""
+    backend = find_backend(dialect_name)
+    return backend is not None and backend.naive_utc_timestamps
 
 
 def utc_now() -> datetime:

@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
+from todo_data.backends import backend_for
 from todo_data.db import resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
 from todo_data.resources import shipped_path
@@ -135,7 +136,7 @@ def _report_database(name: str, database_url: str | None, *, apply: bool) -> str
     if database_url is None and not get_settings().database_url and Path.cwd().resolve() == notebooks_dir().resolve():
         database_url = f"sqlite:///{PROJECT_ROOT / DEFAULT_SQLITE_PATH}"
     url = resolve_url(database_url)  # a malformed URL fails here
-    if backend_of(url) == "sqlite" and url.database not in (None, "", ":memory:") and not Path(url.database).exists() and not apply:
+    if backend_for(url).missing_file(url) and not apply:
         raise ConfigurationError(
             f"{name}: SQLite database {url.database} does not exist: run `todo-data db upgrade` (or `make demo`), or set DATABASE_URL."
         )

@@ -1,7 +1,8 @@
 """Task analytics computed in SQL: nothing here loads every row to count it.
 
 Every aggregate is one GROUP BY, CASE or recursive-CTE query that runs the same on SQLite and
-PostgreSQL; only week truncation differs by dialect. Reports read through a read-only engine.
+PostgreSQL; week truncation is one construct each backend compiles (``backends.expressions.week_start``).
+Reports read through a read-only engine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
 
+from todo_data.backends import backend_for
+from todo_data.backends.expressions import week_start
 from todo_data.db import get_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES, TITLE_MAX, Task, TaskRelationship, User
@@ -119,13 +122,11 @@ class TaskReport:
 
 
 def _read(database_url: str | URL | None, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` on one read-only connection, in one transaction (a snapshot on PostgreSQL)."""
+    """Run ``work`` on one read-only connection, in one transaction that reads one snapshot."""
     url = resolve_url(database_url)
     engine = get_engine(url, read_only=True)
     with translate_errors(url), engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        return work(connection)
+        return work(backend_for(url).snapshot(connection))
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -278,20 +279,8 @@ def open_age(database_url: str | URL | None = None, *, now: datetime | None = No
     return _read(database_url, lambda connection: _open_age(connection, moment))
 
 
-def _week_start(connection: Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[Any]:
-    """The Monday 00:00 UTC starting the week of ``column``."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        return sa.func.date_trunc(sa.literal_column("'week'"), sa.func.timezone(sa.literal_column("'UTC'"), column))
-    if dialect == "sqlite":
-        # The Sunday ending the week, less six days. The inner date() keeps the stored day as written: with
-        # modifiers SQLite computes in milliseconds, and 23:59:59.9995 would round into the next day.
-        return sa.func.date(sa.func.date(column), sa.literal_column("'weekday 0'"), sa.literal_column("'-6 days'"))
-    raise ConfigurationError(f"Weekly counts support PostgreSQL and SQLite, not {dialect}.")
-
-
 def _weekly_counts(connection: Connection, column: sa.Column[Any], start: datetime, end: datetime, *where: Any) -> dict[pd.Timestamp, int]:
-    weeks = sa.select(_week_start(connection, column).label("week")).where(column >= start, column < end, *where).subquery()
+    weeks = sa.select(week_start(column).label("week")).where(column >= start, column < end, *where).subquery()
     rows = connection.execute(sa.select(weeks.c.week, sa.func.count()).group_by(weeks.c.week)).all()
     return {pd.Timestamp(pd.to_datetime(week, utc=True)): int(count) for week, count in rows}
 
@@ -365,14 +354,19 @@ def _user_fk_note(connection: Connection) -> str:
     keys = [key for key in sa.inspect(connection).get_foreign_keys("task") if key["constrained_columns"] == ["user_id"]]
     if not keys:
         return "no foreign key guards task.user_id, so any number can exist"
-    if connection.dialect.name == "sqlite":
-        return f"SQLite enforces the declared foreign key {keys[0]['name'] or ''} only on connections with PRAGMA foreign_keys=ON, so older writers may have left some"
+    backend = backend_for(connection.dialect.name)
+    if backend.foreign_keys_per_connection:
+        return (
+            f"{backend.label} enforces the declared foreign key {keys[0]['name'] or ''} only on connections with "
+            f"{backend.foreign_keys_switch}, so older writers may have left some"
+        )
     return f"foreign key {keys[0]['name']} guards task.user_id, so this stays 0"
 
 
 def _checks(connection: Connection, now: datetime, tolerance: timedelta) -> list[_Check]:
     title_column = TASK.c.title.type.length  # type: ignore[attr-defined]
-    enforced = "the column refuses them" if connection.dialect.name == "postgresql" else "SQLite does not enforce the column's length"
+    backend = backend_for(connection.dialect.name)
+    enforced = "the column refuses them" if backend.enforces_string_length else f"{backend.label} does not enforce the column's length"
     latest = now + tolerance
     task_ids = sa.select(TASK.c.id)
     return [

@@ -57,6 +57,8 @@ class Backend(abc.ABC):
     """Whether a ``VARCHAR(n)`` column refuses longer values."""
     foreign_keys_per_connection: ClassVar[bool]
     """Whether foreign keys are checked only on connections that ask (SQLite's ``PRAGMA foreign_keys``)."""
+    foreign_keys_switch: ClassVar[str | None] = None
+    """How a connection asks, where :attr:`foreign_keys_per_connection`: the statement, as messages quote it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,7 +109,7 @@ class Backend(abc.ABC):
     def tracing(self, url: URL) -> Tracing:
         """The backend's part in a migration trace of ``url``: where it runs, its recorder, danger rule and notes."""
 
-    # --- the next phase: settings, db, migrations, inspect, indexes, tasks ask these ----------------------------
+    # --- the next phase: settings, db and migrations ask these (missing_file: reports already does) --------------
 
     def normalize_url(self, url: URL) -> URL:
         """The sync URL for any accepted spelling of this backend (settings.normalize_url)."""
@@ -145,17 +147,38 @@ class Backend(abc.ABC):
         """Statements a migration session starts with (migrations.session_settings); empty where none apply."""
         raise NotImplementedError
 
-    def snapshot(self, connection: Connection) -> Connection:
-        """The connection set to read one consistent snapshot for several queries (tasks._read)."""
-        raise NotImplementedError
+    # --- reports: tasks, read_schema (inspect), the index report ---------------------------------------------------
 
-    def week_start(self, column: Any) -> Any:
-        """The Monday 00:00 UTC starting the week of a timestamp column, as a SQL expression (tasks, frames)."""
-        raise NotImplementedError
+    def snapshot(self, connection: Connection) -> Connection:
+        """The connection set to read one consistent snapshot across several queries (tasks' reports).
+
+        By default the connection as it is: one transaction is one snapshot where writers lock the whole database.
+        """
+        return connection
 
     def table_sizes(self, connection: Connection, tables: list[str]) -> dict[str, dict[str, Any]]:
-        """Rows (or their estimate) and bytes per table (inspect._table_stats)."""
-        raise NotImplementedError
+        """``rows_estimate``, ``table_bytes`` and ``total_bytes`` per table (``None`` where unknown); none by default."""
+        return {}
+
+    def index_sizes(self, connection: Connection) -> dict[str, int]:
+        """Bytes per index, where the database can say; none by default."""
+        return {}
+
+    def column_types(self, connection: Connection, tables: list[str]) -> dict[tuple[str, str], str]:
+        """Each column's type as the database states it, by (table, column); by default none, so reflection's names show."""
+        return {}
+
+    def schema_objects(self, connection: Connection, default_schema: str | None) -> list[tuple[str, str, str]]:
+        """Every table, view (and the like) in the database as (schema, name, kind); by default reflection's tables and views."""
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(connection)
+        found = [(default_schema, name, "table") for name in inspector.get_table_names()]
+        return found + [(default_schema, name, "view") for name in inspector.get_view_names()]
+
+    def index_order(self, connection: Connection, index: str, columns: list[str | None], sorting: dict[str, Any]) -> str:
+        """``asc``/``desc`` per key column, comma-separated; by default from reflection's ``column_sorting``."""
+        return ", ".join(" ".join(sorting.get(c, ())) or "asc" for c in columns if c is not None)
 
     def index_catalog(self, connection: Connection) -> Any:
         """Indexes, constraints and their usage and sizes, for the index rules (indexes._pg_catalog / _sqlite_catalog)."""

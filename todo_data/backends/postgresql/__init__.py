@@ -1,7 +1,9 @@
 """PostgreSQL: psycopg for SQLAlchemy, asyncpg for async, ADBC (libpq, COPY BINARY) for fast reads and bulk loads.
 
-Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``stream`` (export's streamed reads), ``load`` (the
-sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks`` and its scratch database).
+Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``stream`` (export's
+streamed reads), ``load`` (the sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks``
+and its scratch database), ``schema`` (read_schema's catalogue queries), ``expressions`` (its SQL for
+``backends.expressions``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from todo_data.backends.base import Backend
+from todo_data.backends.postgresql import expressions as expressions  # registers PostgreSQL's SQL for shared constructs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,6 +47,9 @@ class PostgresqlBackend(Backend):
             return url.host or "localhost", url.port or DEFAULT_PORT, url.database
 
         return where(first) == where(second)
+
+    def missing_file(self, url: URL) -> bool:
+        return False
 
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa
@@ -96,3 +102,26 @@ class PostgresqlBackend(Backend):
         from todo_data.backends.postgresql.trace import PostgresTracing
 
         return PostgresTracing(url)
+
+    def snapshot(self, connection: Connection) -> Connection:
+        return connection.execution_options(isolation_level="REPEATABLE READ")
+
+    def table_sizes(self, connection: Connection, tables: list[str]) -> dict[str, dict[str, Any]]:
+        from todo_data.backends.postgresql.schema import table_sizes
+
+        return table_sizes(connection)
+
+    def index_sizes(self, connection: Connection) -> dict[str, int]:
+        from todo_data.backends.postgresql.schema import index_sizes
+
+        return index_sizes(connection)
+
+    def column_types(self, connection: Connection, tables: list[str]) -> dict[tuple[str, str], str]:
+        from todo_data.backends.postgresql.schema import column_types
+
+        return column_types(connection)
+
+    def schema_objects(self, connection: Connection, default_schema: str | None) -> list[tuple[str, str, str]]:
+        from todo_data.backends.postgresql.schema import objects
+
+        return objects(connection)

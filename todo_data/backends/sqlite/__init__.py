@@ -2,8 +2,9 @@
 
 Its work lives beside this file: ``files`` (file and ``file:`` URI rules, who holds a file open), ``child`` (the
 child process that runs ADBC's copy of SQLite away from this process's locks), ``reads`` (read_frame's transport),
-``stream`` (export's streamed reads), ``load`` (the sample loader's bulk-ingest target) and ``trace`` (the migration
-trace's recorder and file copy).
+``stream`` (export's streamed reads), ``load`` (the sample loader's bulk-ingest target), ``trace`` (the migration
+trace's recorder and file copy), ``schema`` (read_schema's catalogue: counts, dbstat, PRAGMAs) and ``expressions``
+(its SQL for ``backends.expressions``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from todo_data.backends.base import Backend
+from todo_data.backends.sqlite import expressions as expressions  # registers SQLite's SQL for shared constructs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,9 +41,14 @@ class SqliteBackend(Backend):
     naive_utc_timestamps: ClassVar[bool] = True
     enforces_string_length: ClassVar[bool] = False
     foreign_keys_per_connection: ClassVar[bool] = True
+    foreign_keys_switch: ClassVar[str | None] = "PRAGMA foreign_keys=ON"
 
     def same_database(self, first: URL, second: URL) -> bool:
         return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+
+    def missing_file(self, url: URL) -> bool:
+        database = url.database or ""
+        return database not in ("", ":memory:") and not Path(database).exists()
 
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa
@@ -74,3 +81,28 @@ class SqliteBackend(Backend):
         from todo_data.backends.sqlite.trace import SqliteTracing
 
         return SqliteTracing(url)
+
+    def table_sizes(self, connection: Connection, tables: list[str]) -> dict[str, dict[str, Any]]:
+        from todo_data.backends.sqlite.schema import table_sizes
+
+        return table_sizes(connection, tables)
+
+    def index_sizes(self, connection: Connection) -> dict[str, int]:
+        from todo_data.backends.sqlite.schema import page_bytes
+
+        return page_bytes(connection)
+
+    def column_types(self, connection: Connection, tables: list[str]) -> dict[tuple[str, str], str]:
+        from todo_data.backends.sqlite.schema import column_types
+
+        return column_types(connection, tables)
+
+    def schema_objects(self, connection: Connection, default_schema: str | None) -> list[tuple[str, str, str]]:
+        from todo_data.backends.sqlite.schema import objects
+
+        return objects(connection)
+
+    def index_order(self, connection: Connection, index: str, columns: list[str | None], sorting: dict[str, Any]) -> str:
+        from todo_data.backends.sqlite.schema import index_order
+
+        return ", ".join(index_order(connection, index))
