@@ -281,7 +281,7 @@ def test_unused_index_after_a_workload_names_the_planted_index_only(make_databas
     assert report.stats_since.isoformat(timespec="seconds") in title["evidence"]
 
     # A window long enough (here: any) names the index unused and drops it; the indexes the workload used are not named.
-    monkeypatch.setattr(indexes, "UNUSED_MIN_WINDOW", timedelta(0))
+    monkeypatch.setattr(indexes.rules, "UNUSED_MIN_WINDOW", timedelta(0))
     report = index_report(url)
     unused = _rule(report, "unused-index")
     assert used, "the workload used no index"
@@ -330,7 +330,7 @@ def test_an_index_built_after_the_windows_writes_is_too_young_to_judge(make_data
     run_sql(url, "SELECT pg_stat_reset()")  # the window: ix_task_title lives through all of it
     run_sql(url, "UPDATE task SET title = left(title, 190) || '.'")  # its writes, through every index (not HOT: title is indexed)
     upgrade(url)  # 004 builds its indexes after the window's writes
-    monkeypatch.setattr(indexes, "UNUSED_MIN_WINDOW", timedelta(0))  # a real week cannot pass in a test
+    monkeypatch.setattr(indexes.rules, "UNUSED_MIN_WINDOW", timedelta(0))  # a real week cannot pass in a test
 
     report = index_report(url)
     young = _rule(report, "too-young-to-judge").set_index("index")
@@ -443,7 +443,7 @@ def test_sequential_scans_bloat_and_cache_hits_are_measured(make_database) -> No
 
 def test_the_report_reads_only(head_url: URL) -> None:
     load_sample(head_url, users=3, tasks=30)
-    with indexes._read_only_connection(head_url) as connection, pytest.raises(sa.exc.DBAPIError):
+    with indexes.read_only_connection(head_url) as connection, pytest.raises(sa.exc.DBAPIError):
         connection.exec_driver_sql("CREATE TABLE written_by_report (id integer)")
     if head_url.get_backend_name() == "sqlite":
         files = sorted(Path(head_url.database).parent.glob(Path(head_url.database).name + "*"))

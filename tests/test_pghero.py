@@ -537,7 +537,7 @@ def both() -> Iterator[Both]:
         report = index_report(url)
         after = pghero(url)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(indexes, "UNUSED_MIN_WINDOW", timedelta(0))
+            patch.setattr(indexes.rules, "UNUSED_MIN_WINDOW", timedelta(0))
             judged = index_report(url)
         yield Both(before, report, after, judged)
     finally:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
+    from todo_data.indexes.support import IndexSupport
     from todo_data.trace.tracing import Tracing
 
 _REGISTRY: dict[str, type[Backend]] = {}
@@ -180,13 +181,9 @@ class Backend(abc.ABC):
         """``asc``/``desc`` per key column, comma-separated; by default from reflection's ``column_sorting``."""
         return ", ".join(" ".join(sorting.get(c, ())) or "asc" for c in columns if c is not None)
 
-    def index_catalog(self, connection: Connection) -> Any:
-        """Indexes, constraints and their usage and sizes, for the index rules (indexes._pg_catalog / _sqlite_catalog)."""
-        raise NotImplementedError
-
-    def explain(self, connection: Connection, sql: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A query's plan in the shape the index report compares (indexes._pg_plan / _sqlite_plan)."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def index_support(self, dialect: Dialect) -> IndexSupport:
+        """The backend's part in an index report (catalogue, plans, fixes), quoting identifiers as ``dialect`` does."""
 
 
 class DriverError(Exception):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
+    from todo_data.indexes.support import IndexSupport
     from todo_data.trace.tracing import Tracing
 
 DEFAULT_PORT = 5432
@@ -125,3 +126,8 @@ class PostgresqlBackend(Backend):
         from todo_data.backends.postgresql.schema import objects
 
         return objects(connection)
+
+    def index_support(self, dialect: Dialect) -> IndexSupport:
+        from todo_data.backends.postgresql.indexes import PostgresIndexes
+
+        return PostgresIndexes(dialect.identifier_preparer.quote)

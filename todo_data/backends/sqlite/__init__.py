@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
+    from todo_data.indexes.support import IndexSupport
     from todo_data.trace.tracing import Tracing
 
 
@@ -106,3 +107,8 @@ class SqliteBackend(Backend):
         from todo_data.backends.sqlite.schema import index_order
 
         return ", ".join(index_order(connection, index))
+
+    def index_support(self, dialect: Dialect) -> IndexSupport:
+        from todo_data.backends.sqlite.indexes import SqliteIndexes
+
+        return SqliteIndexes(dialect.identifier_preparer.quote)

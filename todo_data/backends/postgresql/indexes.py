@@ -1,0 +1,596 @@
+"""PostgreSQL's part in the index report: the catalogue and usage counters (pg_index, pg_stat_*, pg_stats), EXPLAIN
+with costs and generic plans, pg_stat_statements' top queries, HypoPG what-if costs, and fixes that use CONCURRENTLY.
+
+The suggested SQL uses CONCURRENTLY, and the Alembic ops ``postgresql_concurrently=True``: in a migration such an op
+must run inside ``with op.get_context().autocommit_block():``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from todo_data.indexes import rules
+from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow, duration
+from todo_data.indexes.plans import GENERIC_NOTE
+from todo_data.indexes.queries import CANONICAL_QUERIES, MARKER, attempt, first_line, marked
+from todo_data.indexes.support import WHAT_IF_COLUMNS, IndexSupport, Suggestion, Target
+from todo_data.inspect import IGNORED_TABLES
+
+TOP_QUERIES_LIMIT = 20
+NAME_MAX = 63  # NAMEDATALEN - 1: longer identifiers are truncated
+SSD_RANDOM_PAGE_COST = 1.1  # the usual setting for SSD storage (PostgreSQL's default of 4 prices spinning disks)
+
+_PG_INDEXES = """
+SELECT t.relname AS table_name, ix.relname AS index_name, am.amname AS method,
+       i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indnkeyatts AS key_count,
+       ARRAY(
+           SELECT coalesce(a.attname::text, pg_get_indexdef(i.indexrelid, k.n::int, true))
+           FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+           LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+           ORDER BY k.n
+       ) AS column_names,
+       i.indkey::int2[] AS attnums, i.indoption::int2[] AS options,
+       i.indclass::oid[] AS opclasses, i.indcollation::oid[] AS collations,
+       pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+       pg_get_indexdef(i.indexrelid) AS definition,
+       pg_relation_size(i.indexrelid) AS size_bytes,
+       s.idx_scan AS scans,
+       coalesce(io.idx_blks_hit, 0) + coalesce(io.idx_blks_read, 0) AS blocks,
+       ts.n_tup_ins + ts.n_tup_upd - ts.n_tup_hot_upd AS table_writes,
+       con.conname AS constraint_name, con.contype::text AS constraint_type
+FROM pg_index i
+JOIN pg_class ix ON ix.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = ix.relam
+LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = i.indexrelid
+LEFT JOIN pg_stat_user_tables ts ON ts.relid = i.indrelid
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p', 'm')
+ORDER BY t.relname, ix.relname
+"""
+
+_PG_TABLES = """
+SELECT c.relname AS table_name,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END AS rows_estimate,
+       pg_relation_size(c.oid) AS size_bytes, pg_total_relation_size(c.oid) AS total_bytes,
+       s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_dead_tup AS dead_rows,
+       io.heap_blks_hit, io.heap_blks_read,
+       (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+ORDER BY c.relname
+"""
+
+_PG_FOREIGN_KEYS = """
+SELECT c.conname, t.relname AS table_name, rt.relname AS referred_table,
+       ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.n) AS columns,
+       ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, n)
+             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum ORDER BY k.n) AS referred_columns
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class rt ON rt.oid = c.confrelid
+WHERE c.contype = 'f' AND n.nspname = current_schema()
+ORDER BY t.relname, c.conname
+"""
+
+# Widths per index and per table from the planner's statistics (pg_stats), for the bloat estimates below.
+_PG_INDEX_WIDTHS = """
+SELECT ix.relname AS index_name, ix.relpages, ix.reltuples,
+       coalesce(substring(array_to_string(ix.reloptions, ',') FROM 'fillfactor=([0-9]+)')::int, 90) AS fillfactor,
+       count(*) AS attributes, count(s.attname) AS attributes_with_stats,
+       sum((1 - coalesce(s.null_frac, 0)) * s.avg_width) AS data_width,
+       bool_or(coalesce(s.null_frac, 0) > 0) AS has_nulls
+FROM pg_index i
+JOIN pg_class ix ON ix.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = ix.relam AND am.amname = 'btree'
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) AS k(attnum)
+LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname AND NOT s.inherited
+WHERE n.nspname = current_schema()
+GROUP BY ix.relname, ix.relpages, ix.reltuples, ix.reloptions
+"""
+
+_PG_TABLE_WIDTHS = """
+SELECT t.relname AS table_name, t.relpages, t.reltuples,
+       coalesce(substring(array_to_string(t.reloptions, ',') FROM 'fillfactor=([0-9]+)')::int, 100) AS fillfactor,
+       count(*) AS attributes, count(s.attname) AS attributes_with_stats,
+       sum((1 - coalesce(s.null_frac, 0)) * s.avg_width) AS data_width,
+       bool_or(coalesce(s.null_frac, 0) > 0) AS has_nulls
+FROM pg_class t
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname AND NOT s.inherited
+WHERE n.nspname = current_schema() AND t.relkind = 'r'
+GROUP BY t.relname, t.relpages, t.reltuples, t.reloptions
+"""
+
+
+def _align(n: float, to: int = 8) -> int:
+    return int(math.ceil(n / to) * to)
+
+
+def _pg_bloat(connection: Connection, block_size: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Estimated wasted bytes per B-tree index and per table: pages held minus pages the rows need.
+
+    The model is the one PgHero's index_bloat and ioguix's bloat queries use: rows (reltuples) times the tuple
+    size from pg_stats' average widths, with page headers, alignment (8 bytes) and fillfactor. Relations without
+    statistics (never analyzed, expression columns) get no estimate. B-tree deduplication (PG 13+) makes real
+    indexes smaller than this model, so it errs towards reporting too little.
+    """
+    indexes, tables = {}, {}
+    for row in connection.execute(marked(_PG_INDEX_WIDTHS)).mappings():
+        if row["attributes_with_stats"] < row["attributes"] or row["reltuples"] < 0 or not row["relpages"]:
+            continue
+        tuple_bytes = _align((16 if row["has_nulls"] else 8) + float(row["data_width"] or 0)) + 4  # IndexTuple + line pointer
+        usable = (block_size - 24 - 16) * row["fillfactor"] / 100  # page header, B-tree special space
+        needed = math.ceil(row["reltuples"] * tuple_bytes / usable) + 1  # + the metapage
+        indexes[row["index_name"]] = max(row["relpages"] - needed, 0) * block_size
+    for row in connection.execute(marked(_PG_TABLE_WIDTHS)).mappings():
+        if row["attributes_with_stats"] < row["attributes"] or row["reltuples"] < 0 or not row["relpages"]:
+            continue
+        header = 23 + (math.ceil(row["attributes"] / 8) if row["has_nulls"] else 0)
+        tuple_bytes = _align(header) + _align(float(row["data_width"] or 0)) + 4
+        usable = (block_size - 24) * row["fillfactor"] / 100
+        needed = math.ceil(row["reltuples"] * tuple_bytes / usable)
+        tables[row["table_name"]] = max(row["relpages"] - needed, 0) * block_size
+    return indexes, tables
+
+
+_PG_STATS_FLOOR = """
+SELECT least(min(last_vacuum), min(last_autovacuum), min(last_analyze), min(last_autoanalyze)) FROM pg_stat_all_tables
+"""
+
+
+def _pg_explain(explain: Callable[[str], Any], *, text: bool = True) -> dict[str, Any]:
+    """Indexes used, full scans, sorts and total cost of one plan; ``explain`` runs EXPLAIN with the options it is given."""
+    document = explain("(FORMAT JSON) ").scalar_one()
+    if isinstance(document, str):
+        document = json.loads(document)
+    root = document[0]["Plan"]
+    used: list[str] = []
+    full_scan = temp_sort = False
+    stack = [root]
+    while stack:
+        node = stack.pop(0)
+        name = node.get("Index Name")
+        if name and name not in used:
+            used.append(name)
+        full_scan = full_scan or node.get("Node Type") == "Seq Scan"
+        temp_sort = temp_sort or node.get("Node Type") in ("Sort", "Incremental Sort")
+        stack.extend(node.get("Plans", []))
+    plan = "\n".join(explain("").scalars()) if text else ""
+    return {"plan": plan, "indexes_used": used, "full_scan": full_scan, "temp_sort": temp_sort, "cost": float(root["Total Cost"])}
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")  # a named parameter in CANONICAL_QUERIES' SQL
+_NO_PARAMETERS = {"no_parameters": True}  # the driver gets the text as it is: a '%' in a quoted value stays a '%'
+
+
+def _pg_generic_plan(
+    connection: Connection, sql: str, params: dict[str, Any], settings: dict[str, str] | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The generic plan of ``sql``: the one a prepared statement may switch to, planned without its parameters' values.
+
+    PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN) (16 has), so the statement is prepared under a unique name and
+    explained with EXECUTE under plan_cache_mode = force_generic_plan, set locally in a savepoint. A prepared
+    statement outlives a rollback: the savepoint's rollback undoes the settings, DEALLOCATE removes the statement,
+    and neither is left on the pooled connection. ``settings``: planner settings for this plan only.
+    Returns (plan, None), or (None, the error) where the server refuses (plan_cache_mode needs PostgreSQL 12).
+    """
+    names = list(dict.fromkeys(_PARAMETER.findall(sql)))
+    body = _PARAMETER.sub(lambda match: f"${names.index(match.group(1)) + 1}", sql)
+    # EXECUTE's arguments cannot be bind parameters: the server quotes each value, and EXECUTE casts it to the parameter's type.
+    values = [connection.execute(marked("SELECT quote_nullable(CAST(:value AS text))"), {"value": params[n]}).scalar_one() for n in names]
+    statement = f"todo_data_generic_{uuid.uuid4().hex[:16]}"
+    execute = f"EXECUTE {statement}({', '.join(values)})" if values else f"EXECUTE {statement}"
+    savepoint = connection.begin_nested()
+    prepared = False
+    try:
+        connection.exec_driver_sql(f"{MARKER} PREPARE {statement} AS {body}", execution_options=_NO_PARAMETERS)
+        prepared = True
+        for name, value in {"plan_cache_mode": "force_generic_plan", **(settings or {})}.items():
+            connection.exec_driver_sql(f"{MARKER} SET LOCAL {name} = {value}")
+        plan = _pg_explain(
+            lambda options: connection.exec_driver_sql(f"{MARKER} EXPLAIN {options}{execute}", execution_options=_NO_PARAMETERS)
+        )
+        return plan, None
+    except DBAPIError as exc:
+        return None, first_line(exc)
+    finally:
+        savepoint.rollback()
+        if prepared:
+            connection.exec_driver_sql(f"{MARKER} DEALLOCATE {statement}")
+
+
+def _key_nodes(plan: str) -> str:
+    """A plan's nodes with their costs and row estimates on one line, conditions and widths left out."""
+    nodes = (line.strip().removeprefix("->").strip() for line in plan.splitlines() if "(cost=" in line)
+    return " / ".join(re.sub(r"\s+", " ", re.sub(r" width=\d+", "", node)) for node in nodes)
+
+
+def _most_common(connection: Connection, table: str, column: str) -> str | None:
+    return connection.execute(
+        marked(
+            "SELECT (most_common_vals::text::text[])[1] FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = :table AND attname = :column AND NOT inherited"
+        ),
+        {"table": table, "column": column},
+    ).scalar()
+
+
+def _extensions(connection: Connection) -> dict[str, tuple[str, str]]:
+    rows = connection.execute(
+        marked(
+            "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname IN ('pg_stat_statements', 'hypopg')"
+        )
+    ).all()
+    return {name: (version, schema) for name, version, schema in rows}
+
+
+def _top_queries(
+    connection: Connection, quote: Callable[[str], str], extensions: dict[str, tuple[str, str]], notes: list[str]
+) -> pd.DataFrame | None:
+    """The statements with most execution time in pg_stat_statements, the report's own left out; None, with a note, without it."""
+    preloaded = "pg_stat_statements" in str(connection.execute(marked("SELECT current_setting('shared_preload_libraries')")).scalar())
+    if "pg_stat_statements" not in extensions:
+        how = "CREATE EXTENSION pg_stat_statements;" + (
+            "" if preloaded else " It also needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf and a restart."
+        )
+        notes.append(f"pg_stat_statements is not installed in this database, so there are no top queries: {how}")
+        return None
+    version, schema = extensions["pg_stat_statements"]
+    exec_time = "total_exec_time" if tuple(int(p) for p in version.split(".")[:2]) >= (1, 8) else "total_time"
+    statement = marked(
+        f"SELECT query, calls, {exec_time} AS total_ms, {exec_time} / nullif(calls, 0) AS mean_ms, rows "
+        f"FROM {quote(schema)}.pg_stat_statements "
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND calls > 0 "
+        "AND query NOT LIKE :marker "
+        "AND query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SHOW|SET|RESET|DISCARD|DEALLOCATE)\\M' "
+        f"ORDER BY {exec_time} DESC LIMIT :limit"
+    )
+    rows, error = attempt(connection, lambda: connection.execute(statement, {"marker": f"{MARKER}%", "limit": TOP_QUERIES_LIMIT}).all())
+    if error is not None:
+        notes.append(
+            f"pg_stat_statements is installed but cannot be read ({error}): it needs shared_preload_libraries = "
+            "'pg_stat_statements' and a restart, and pg_read_all_stats to see other roles' statements."
+        )
+        return None
+    frame = pd.DataFrame([tuple(r) for r in rows or []], columns=TOP_QUERY_COLUMNS)
+    notes.append(f"Top queries: the {TOP_QUERIES_LIMIT} statements with most execution time in pg_stat_statements {version}.")
+    return frame
+
+
+def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], list[ForeignKey], list[dict[str, Any]], dict[str, int | None]]:
+    """Indexes (with scans, sizes and estimated bloat), foreign keys and tables (with scan and cache counters) of the current schema."""
+    indexes: list[Index] = []
+    foreign_keys: list[ForeignKey] = []
+    rows_by_table: dict[str, int | None] = {}
+    block_size = int(connection.execute(marked("SELECT current_setting('block_size')")).scalar_one())
+    index_bloat, table_bloat = _pg_bloat(connection, block_size)
+    creating, _ = attempt(
+        connection,
+        lambda: set(connection.execute(marked("SELECT index_relid::regclass::text FROM pg_stat_progress_create_index")).scalars()),
+    )
+    for row in connection.execute(marked(_PG_INDEXES)).mappings():
+        if row["table_name"] in IGNORED_TABLES:
+            continue
+        key_count = row["key_count"]
+        names = list(row["column_names"])
+        indexes.append(
+            Index(
+                table=row["table_name"],
+                name=row["index_name"],
+                keys=tuple(names[:key_count]),
+                plain=tuple(a != 0 for a in row["attnums"][:key_count]),
+                directions=tuple(row["options"][:key_count]),
+                extras=tuple(zip(row["opclasses"][:key_count], row["collations"][:key_count], strict=True)),
+                include=tuple(names[key_count:]),
+                method=row["method"],
+                unique=row["is_unique"],
+                primary=row["is_primary"],
+                constraint=row["constraint_name"],
+                constraint_kind={"p": "primary", "u": "unique", "x": "exclude"}.get(row["constraint_type"] or ""),
+                predicate=row["predicate"],
+                valid=row["is_valid"],
+                definition=row["definition"],
+                size_bytes=int(row["size_bytes"]),
+                scans=None if row["scans"] is None else int(row["scans"]),
+                bloat_bytes=index_bloat.get(row["index_name"]),
+                creating=row["index_name"] in (creating or set()),
+                blocks=None if row["scans"] is None else int(row["blocks"]),
+                table_writes=None if row["table_writes"] is None else int(row["table_writes"]),
+            )
+        )
+    for row in connection.execute(marked(_PG_FOREIGN_KEYS)).mappings():
+        if row["table_name"] in IGNORED_TABLES:
+            continue
+        foreign_keys.append(
+            ForeignKey(row["conname"], row["table_name"], tuple(row["columns"]), row["referred_table"], tuple(row["referred_columns"]))
+        )
+    tables, unanalyzed = [], []
+    for row in connection.execute(marked(_PG_TABLES)).mappings():
+        if row["table_name"] in IGNORED_TABLES:
+            continue
+        hit, read = row["heap_blks_hit"], row["heap_blks_read"]
+        rows = None if row["rows_estimate"] is None else int(row["rows_estimate"])
+        rows_by_table[row["table_name"]] = rows
+        if not row["analyzed"] and rows:
+            unanalyzed.append(row["table_name"])
+        tables.append(
+            {
+                "table": row["table_name"],
+                "rows_estimate": rows,
+                "size_bytes": int(row["size_bytes"]),
+                "total_bytes": int(row["total_bytes"]),
+                "seq_scan": row["seq_scan"],
+                "idx_scan": row["idx_scan"],
+                "cache_hit": hit / (hit + read) if hit is not None and read is not None and hit + read else None,
+                "dead_rows": row["dead_rows"],
+                "bloat_bytes": table_bloat.get(row["table_name"]),
+                "seq_tup_read": row["seq_tup_read"],
+            }
+        )
+    if unanalyzed:
+        notes.append(
+            f"Never analyzed: {', '.join(unanalyzed)}. Row estimates, plans and bloat estimates are rough until "
+            f"ANALYZE runs (autovacuum does it in time; or run ANALYZE;)."
+        )
+    return indexes, foreign_keys, tables, rows_by_table
+
+
+def _stats_window(connection: Connection, notes: list[str]) -> StatsWindow:
+    """When the usage counters began: pg_stat_database.stats_reset, or, never reset, no later than the oldest timestamp they hold.
+
+    A database whose statistics were never reset does not record when they began (its creation, or the last crash);
+    the vacuum and analyze times the counters keep are a lower bound on the window's length.
+    """
+    since, now = connection.execute(marked("SELECT stats_reset, now() FROM pg_stat_database WHERE datname = current_database()")).one()
+    floor: datetime | None = connection.execute(marked(_PG_STATS_FLOOR)).scalar() if since is None else None
+    window = StatsWindow(since, now, floor)
+    notes.append(
+        f"Usage counters (scans, cache hits) count {window.describe()}; pg_stat_reset() starts a new window. "
+        f"An index is called unused only after a window of {duration(rules.UNUSED_MIN_WINDOW)} or more that it lived through. "
+        "Scans on replicas are counted on the replicas, not here."
+    )
+    return window
+
+
+def _cache_blocks(connection: Connection) -> dict[str, tuple[int, int]]:
+    """Block hits and reads of tables and of indexes, summed over the current database's user relations."""
+    blocks = {}
+    for kind, statement in (
+        ("table", "SELECT sum(heap_blks_hit), sum(heap_blks_read) FROM pg_statio_user_tables"),
+        ("index", "SELECT sum(idx_blks_hit), sum(idx_blks_read) FROM pg_statio_user_indexes"),
+    ):
+        hit, read = (int(v or 0) for v in connection.execute(marked(statement)).one())
+        blocks[kind] = (hit, read)
+    return blocks
+
+
+class PostgresIndexes(IndexSupport):
+    """PostgreSQL: usage counters, planner costs and statistics, generic plans, pg_stat_statements and HypoPG."""
+
+    usage_counters = True
+
+    def read_catalog(self, connection: Connection) -> Catalog:
+        notes: list[str] = []
+        stats = _stats_window(connection, notes)  # read the usage counters before the report's own queries run
+        indexes, foreign_keys, tables, rows = _catalog(connection, notes)
+        cache = _cache_blocks(connection)
+        extensions = _extensions(connection)
+        top_queries = _top_queries(connection, self.quote, extensions, notes)
+        return Catalog(
+            indexes=tuple(indexes),
+            foreign_keys=tuple(foreign_keys),
+            tables=tuple(tables),
+            rows=rows,
+            stats=stats,
+            cache=cache,
+            extensions=extensions,
+            top_queries=top_queries,
+            notes=tuple(notes),
+        )
+
+    def explain(self, connection: Connection, sql: str, params: dict[str, Any], *, text: bool = True) -> dict[str, Any]:
+        return _pg_explain(lambda options: connection.execute(marked(f"EXPLAIN {options}{sql}"), params), text=text)
+
+    def most_common(self, connection: Connection, table: str, column: str) -> Any:
+        return _most_common(connection, table, column)
+
+    def _foreign_key_lookup(self, connection: Connection, fk: ForeignKey) -> Target | None:
+        """The lookup a parent delete runs against the child table, with a real key value, for the what-if."""
+        q = self.quote
+        columns = ", ".join(q(c) for c in fk.columns)
+        row = connection.execute(marked(f"SELECT {columns} FROM {q(fk.table)} LIMIT 1")).first()
+        if row is None:
+            return None
+        where = " AND ".join(f"{q(c)} = :v{i}" for i, c in enumerate(fk.columns))
+        return (
+            f"fk:{fk.table}({', '.join(fk.columns)})",
+            f"SELECT 1 FROM {q(fk.table)} WHERE {where}",
+            {f"v{i}": v for i, v in enumerate(row)},
+        )
+
+    def generic_plan(
+        self, connection: Connection, name: str, table: str, params: dict[str, Any], custom: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+        """Explain a parameterised query's generic plan; a finding where it scans or sorts and the custom plan does not."""
+        sql = CANONICAL_QUERIES[name].text
+        generic, error = _pg_generic_plan(connection, sql, params)
+        if generic is None:
+            return None, None, f"{GENERIC_NOTE} of the canonical queries could not be explained: {error}" if error else None
+        lost = [
+            s for s, key in (("reads the whole table", "full_scan"), ("sorts its rows", "temp_sort")) if generic[key] and not custom[key]
+        ]
+        if not lost:
+            return generic, None, None
+        row = connection.execute(
+            marked(
+                "SELECT current_setting('random_page_cost')::float8 AS random_page_cost, current_setting('plan_cache_mode') AS plan_cache_mode, "
+                "current_setting('cpu_operator_cost')::float8 AS cpu_operator_cost, current_database() AS database, current_user AS role, "
+                "(SELECT source FROM pg_settings WHERE name = 'random_page_cost') AS source"
+            )
+        ).one()
+        q = self.quote
+        # plan_cache_mode = auto uses the generic plan when it costs less than the average custom plan plus the custom
+        # plan's planning charge, 1000 * cpu_operator_cost * (relations + 1) (plancache.c); each canonical query reads one table.
+        planning = 1000 * row.cpu_operator_cost * 2
+        cheaper = generic["cost"] < custom["cost"] + planning
+        costs = f"{generic['cost']:.2f} against {custom['cost']:.2f} (+ {planning:.2f} for planning)"
+        evidence = (
+            f"{name} ({sql}), prepared, gets a generic plan that {' and '.join(lost)}, which its custom plan avoids. "
+            f"Custom plan, for the parameters in plans: {_key_nodes(custom['plan'])}. "
+            f"Generic plan, for an average value: {_key_nodes(generic['plan'])}. "
+        )
+        if cheaper:
+            evidence += (
+                f"Estimated at {costs}, the generic plan looks cheaper, so under "
+                "plan_cache_mode = auto PostgreSQL switches to it after a prepared statement's first five executions (psycopg "
+                "prepares a statement once it has run prepare_threshold = 5 times, asyncpg prepares every statement). "
+            )
+        else:
+            evidence += (
+                f"Estimated at {costs} for these parameters, it is used under plan_cache_mode = auto once the average "
+                "custom plan of the values the application passes costs more. "
+            )
+        fixes = []
+        if row.random_page_cost > SSD_RANDOM_PAGE_COST:
+            ssd, _error = _pg_generic_plan(connection, sql, params, {"random_page_cost": str(SSD_RANDOM_PAGE_COST)})
+            ssd_ok = ssd is not None and not any(ssd[key] and not custom[key] for key in ("full_scan", "temp_sort"))
+            evidence += f"random_page_cost is {row.random_page_cost:g} ({row.source}); "
+            if ssd is None:
+                evidence += f"the generic plan with {SSD_RANDOM_PAGE_COST} could not be explained."
+            elif ssd_ok:
+                evidence += f"with {SSD_RANDOM_PAGE_COST}, the usual value for SSD storage, the generic plan is: {_key_nodes(ssd['plan'])}."
+                fixes += [
+                    "-- On SSD storage: random reads priced near sequential ones (new connections pick it up)",
+                    f"ALTER DATABASE {q(row.database)} SET random_page_cost = {SSD_RANDOM_PAGE_COST};",
+                ]
+            else:
+                evidence += f"with {SSD_RANDOM_PAGE_COST} the generic plan still {' and '.join(lost)}, so only plan_cache_mode helps."
+        else:
+            evidence += f"random_page_cost is already {row.random_page_cost:g} ({row.source}), so only plan_cache_mode helps."
+        fixes += [
+            f"-- {'Or: plan' if fixes else 'Plan'} every execution for its values, for the role the application connects as (here {row.role})",
+            f"ALTER ROLE {q(row.role)} IN DATABASE {q(row.database)} SET plan_cache_mode = force_custom_plan;",
+        ]
+        severity = "medium" if cheaper else "low"
+        if row.plan_cache_mode == "force_generic_plan":
+            evidence += (
+                f" This connection has plan_cache_mode = force_generic_plan (role {row.role}): its prepared statements always use it."
+            )
+            severity = "medium"
+        elif row.plan_cache_mode == "force_custom_plan":
+            evidence += (
+                f" This connection has plan_cache_mode = force_custom_plan (role {row.role}), so its prepared statements never use the "
+                "generic plan; connections of other roles may."
+            )
+            severity, fixes = "info", []
+        index = custom["indexes_used"][0] if custom["indexes_used"] else None
+        regression = rules.finding("generic-plan-regression", severity, table, index, evidence.strip(), "\n".join(fixes) or None, None)
+        return generic, regression, None
+
+    def what_if(self, connection: Connection, catalog: Catalog, suggestions: list[Suggestion]) -> tuple[pd.DataFrame | None, list[str]]:
+        """Plan costs of each suggestion's queries before and with the suggested index as a HypoPG hypothetical index.
+
+        HypoPG keeps hypothetical indexes in this backend's memory, not in the catalog, so hypopg_create_index works
+        inside the report's read-only transaction (checked with HypoPG 1.3.1 on PostgreSQL 15). For the same reason a
+        ROLLBACK does not remove them: each one is dropped explicitly, so none outlives the report on the pooled
+        connection.
+        """
+        notes: list[str] = []
+        extensions = catalog.extensions
+        if "hypopg" not in extensions:
+            notes.append(
+                "HypoPG is not installed in this database, so there are no what-if costs for suggested indexes: "
+                "CREATE EXTENSION hypopg; (the server needs the hypopg package, e.g. postgresql-15-hypopg)."
+            )
+            return None, notes
+        schema = self.quote(extensions["hypopg"][1])
+        rows = []
+        for suggestion in suggestions:
+            targets = [*suggestion.targets, *(t for fk in suggestion.foreign_keys if (t := self._foreign_key_lookup(connection, fk)))]
+            if not targets:
+                continue
+            sql, _op = self.create(self.index_name(suggestion.table, suggestion.columns), suggestion.table, suggestion.columns)
+            columns = ", ".join(self.quote(c) for c in suggestion.columns)
+            hypothetical = f"CREATE INDEX ON {self.quote(suggestion.table)} ({columns})"
+            before = {name: self.explain(connection, target, params, text=False)["cost"] for name, target, params in targets}
+            created, error = attempt(
+                connection,
+                lambda statement=hypothetical: connection.execute(
+                    marked(f"SELECT indexrelid, indexname FROM {schema}.hypopg_create_index(:sql)"), {"sql": statement}
+                ).one(),
+            )
+            if created is None:
+                notes.append(f"HypoPG could not simulate {hypothetical}: {error}")
+                continue
+            oid, name = created
+            try:
+                for query, target, params in targets:
+                    after = self.explain(connection, target, params, text=False)
+                    rows.append(
+                        {
+                            "query": query,
+                            "suggested_sql": sql,
+                            "cost_before": before[query],
+                            "cost_after": after["cost"],
+                            "index_used": name in after["indexes_used"],
+                        }
+                    )
+            finally:
+                connection.execute(marked(f"SELECT {schema}.hypopg_drop_index(CAST(:oid AS oid))"), {"oid": oid})
+        return pd.DataFrame(rows, columns=WHAT_IF_COLUMNS), notes
+
+    def index_name(self, table: str, columns: tuple[str, ...]) -> str:
+        return f"ix_{table}_{'_'.join(columns)}"[:NAME_MAX]
+
+    def drop(self, index: Index) -> tuple[str | None, str | None]:
+        q = self.quote
+        if index.constraint_kind:
+            if not index.constraint:  # an unnamed constraint: nothing names it to drop
+                return None, None
+            return f"ALTER TABLE {q(index.table)} DROP CONSTRAINT {q(index.constraint)};", (
+                f'op.drop_constraint("{index.constraint}", "{index.table}", type_="{index.constraint_kind}")'
+            )
+        return (
+            f"DROP INDEX CONCURRENTLY {q(index.name)};",
+            f'op.drop_index("{index.name}", table_name="{index.table}", postgresql_concurrently=True)',
+        )
+
+    def create(self, name: str, table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+        q = self.quote
+        listed = ", ".join(f'"{c}"' for c in columns)
+        return (
+            f"CREATE INDEX CONCURRENTLY {q(name)} ON {q(table)} ({', '.join(q(c) for c in columns)});",
+            f'op.create_index("{name}", "{table}", [{listed}], postgresql_concurrently=True)',
+        )
+
+    def rebuild_index(self, index: Index) -> tuple[str, str]:
+        return f"REINDEX INDEX CONCURRENTLY {self.quote(index.name)};", "estimated from row count and column widths"
+
+    def rebuild_table(self, table: str) -> tuple[str, str]:
+        return (
+            f"VACUUM (FULL, ANALYZE) {self.quote(table)};",
+            "estimated from row count and column widths; VACUUM FULL rewrites the table under an exclusive lock (pg_repack does it online)",
+        )

@@ -1,0 +1,123 @@
+"""``index_report``: read the catalogue, plan the canonical queries, run every rule, and assemble one :class:`IndexReport`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.engine import URL, Connection
+
+from todo_data.backends import backend_for
+from todo_data.db import get_engine, resolve_url, translate_errors
+from todo_data.indexes.plans import plan_queries
+from todo_data.indexes.queries import canonical_parameters
+from todo_data.indexes.rules import CHECKS, cache_hit_rates, suggestions
+from todo_data.settings import mask_url
+
+FINDING_COLUMNS = ["rule", "severity", "table", "index", "evidence", "suggested_sql", "alembic_op"]
+SEVERITIES = ("high", "medium", "low", "info")
+INDEX_COLUMNS = [
+    "table",
+    "index",
+    "columns",
+    "unique",
+    "primary",
+    "partial",
+    "valid",
+    "size_bytes",
+    "scans",
+    "bloat_bytes",
+    "used_by",
+    "definition",
+]
+TABLE_COLUMNS = ["table", "rows_estimate", "size_bytes", "total_bytes", "seq_scan", "idx_scan", "cache_hit", "dead_rows", "bloat_bytes"]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """Index health of one database: findings most severe first, and the data behind them."""
+
+    backend: str
+    database: str
+    findings: pd.DataFrame
+    notes: list[str]
+    stats_since: datetime | None
+    indexes: pd.DataFrame
+    tables: pd.DataFrame
+    cache_hit: dict[str, float | None]
+    top_queries: pd.DataFrame | None
+    plans: pd.DataFrame
+    what_if: pd.DataFrame | None
+
+
+def findings_frame(rows: list[dict]) -> pd.DataFrame:
+    """Findings as a DataFrame with :data:`FINDING_COLUMNS`, most severe first (then by rule, table, index)."""
+    for row in rows:
+        if row.get("severity") not in SEVERITIES:
+            raise ValueError(f"Unknown severity {row.get('severity')!r}: use one of {', '.join(SEVERITIES)}.")
+    ordered = sorted(
+        rows,
+        key=lambda r: (SEVERITIES.index(r["severity"]), str(r.get("rule") or ""), str(r.get("table") or ""), str(r.get("index") or "")),
+    )
+    return pd.DataFrame([{column: row.get(column) for column in FINDING_COLUMNS} for row in ordered], columns=FINDING_COLUMNS, dtype=object)
+
+
+@contextlib.contextmanager
+def read_only_connection(url: URL) -> Iterator[Connection]:
+    """The report's one connection: from the read-only engine, in one transaction that is always rolled back."""
+    with get_engine(url, read_only=True).connect() as connection:
+        try:
+            yield connection
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+
+
+def index_report(database_url: str | URL | None = None, *, canonical_user_id: str | None = None) -> IndexReport:
+    """Read the database's indexes, usage and plans, and list what to drop, create or rebuild (nothing is changed)."""
+    url = resolve_url(database_url)
+    backend = backend_for(url)
+    with translate_errors(url), read_only_connection(url) as connection:
+        support = backend.index_support(connection.dialect)
+        catalog = support.read_catalog(connection)
+        params = canonical_parameters(connection, user_id=canonical_user_id)
+        plans = plan_queries(connection, support, params, {t["table"] for t in catalog.tables})
+        findings = [found for rule in CHECKS for found in rule(catalog, plans, support)]
+        what_if, what_if_notes = support.what_if(connection, catalog, suggestions(catalog, plans))
+    used_by: dict[str, list[str]] = {}
+    for plan in plans.frame.itertuples():
+        for name in plan.indexes_used:
+            used_by.setdefault(name, []).append(plan.query)
+    index_rows = [
+        {
+            "table": i.table,
+            "index": i.name,
+            "columns": i.display_columns(),
+            "unique": i.unique,
+            "primary": i.primary,
+            "partial": i.predicate,
+            "valid": i.valid,
+            "size_bytes": i.size_bytes,
+            "scans": i.scans,
+            "bloat_bytes": i.bloat_bytes,
+            "used_by": used_by.get(i.name, []),
+            "definition": i.definition,
+        }
+        for i in sorted(catalog.indexes, key=lambda i: (i.table, i.name))
+    ]
+    return IndexReport(
+        backend=backend.name,
+        database=mask_url(url),
+        findings=findings_frame(findings),
+        notes=[*catalog.notes, *plans.notes, *what_if_notes],
+        stats_since=catalog.stats.since if catalog.stats else None,
+        indexes=pd.DataFrame(index_rows, columns=INDEX_COLUMNS),
+        tables=pd.DataFrame([{c: t.get(c) for c in TABLE_COLUMNS} for t in catalog.tables], columns=TABLE_COLUMNS),
+        cache_hit=cache_hit_rates(catalog),
+        top_queries=catalog.top_queries,
+        plans=plans.frame,
+        what_if=what_if,
+    )
