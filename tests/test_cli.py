@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,11 +123,26 @@ def test_history_and_offline_sql_need_no_database(tmp_path: Path) -> None:
         (f"postgresql://user:{PASSWORD}@127.0.0.1:1/db", "Cannot reach the database server at 127.0.0.1:1"),
         (f"postgresql://user:{PASSWORD}@no-such-host.invalid/db", "no-such-host.invalid"),
         (f"mysql://user:{PASSWORD}@127.0.0.1/db", "migrations support postgresql and sqlite only"),
+        (f"postgresql://user:{PASSWORD}@127.0.0.1:5432/db?sslmode=bogus", "sslmode='bogus' in the database URL is not one of"),
+        (f"postgresql://user:{PASSWORD}@127.0.0.1:99999/db", "Port 99999 in the database URL is not a port: use 1 to 65535"),
     ],
 )
 def test_bad_urls(url: str, expected: str) -> None:
     for command in (("db", "upgrade"), ("db", "current"), ("db", "check")):
         assert_one_clean_error(todo_data(*command, "--database-url", url), expected)
+
+
+@pytest.mark.parametrize("password", ["S3cr3t-p@ss%word", "Zq#Xv", "Zq/Xv@Yw", "100%Zure"])
+def test_a_password_pasted_without_percent_encoding_is_never_shown(password: str) -> None:
+    url = f"postgresql://u:{password}@127.0.0.1:5499/x"
+    for args in (("--database-url", url), ()):
+        result = todo_data("db", "current", *args, env={"DATABASE_URL": url})
+        assert_one_clean_error(
+            result, "'postgresql://u:***@127.0.0.1:5499/x' is not percent-encoded", "urllib.parse.quote(password, safe='')"
+        )
+        assert not {part for part in re.split(r"[@/#%]", password) if len(part) > 2 and part in result.stderr.replace("password", "")}, (
+            result.stderr
+        )
 
 
 def test_missing_postgresql_database() -> None:

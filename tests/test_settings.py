@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from todo_data.settings import (
     mask_url,
     normalize_url,
     parse_url,
+    url_secrets,
 )
 
 PASSWORD = "s3cr%t-P@ss"
@@ -207,6 +209,11 @@ def test_mask_url_hides_the_password() -> None:
         ),
         ("postgresql://app@h/todo or admin@example.com", "postgresql://app@h/todo or admin@example.com"),
         ("a postgresql://u:p1@h1/db and b postgres://u:p2@h2/db", "a postgresql://u:***@h1/db and b postgres://u:***@h2/db"),
+        # a raw @ then / in the password: the host is the one after the last @, not a piece of the password
+        ("postgresql://u:a@b/c@host/db failed", "postgresql://u:***@host/db failed"),
+        ("postgresql://u:p@ss:w/rd#1@host/db failed", "postgresql://u:***@host/db failed"),
+        ("postgresql://u:p@ss?x=1@host/db", "postgresql://u:***@host/db"),
+        ("postgresql://u:pw@h:5432/db#fragment and admin@example.com", "postgresql://u:***@h:5432/db#fragment and admin@example.com"),
         ("host=h user=app password=s3cr%t-P@ss dbname=todo", "host=h user=app password=*** dbname=todo"),
         ("postgresql://app@h/todo?password=s3cr%t&sslmode=require", "postgresql://app@h/todo?password=***&sslmode=require"),
     ],
@@ -223,7 +230,6 @@ def test_mask_text_hides_each_given_secret() -> None:
     ("raw", "shown"),
     [
         ("postgresql://user:s3cr3t@host:notaport/db", "postgresql://user:***@host:notaport/db"),
-        (f"postgresql://user:{PASSWORD}@host:notaport/db", "postgresql://user:***@host:notaport/db"),
         (f"postgresql://user:{PASSWORD_IN_URL}@host:notaport/db", "postgresql://user:***@host:notaport/db"),
         ("postgresql://user:my secret@host:5432x/db", "postgresql://user:***@host:5432x/db"),
         ("not a url", "not a url"),
@@ -243,6 +249,71 @@ def test_a_malformed_url_gives_a_one_line_error_without_the_password(raw: str, s
         Settings().url()
     assert str(excinfo.value) == message
     assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "S3cr3t-p@ss%word",  # the issue's: a raw @ (two in the netloc) and a % that starts no escape
+        "p@ss",
+        "a@b/c",  # @ then / : the host must not be read from inside the password
+        "pa#ss",  # a fragment would cut the URL
+        "pa/ss",  # a path would start early
+        "pa?ss",  # a query would start early
+        "50%",  # % at the end
+        "100%sure",  # % not followed by two hex digits
+        "p@ss:w/rd#1",
+    ],
+)
+@pytest.mark.parametrize("port", ["", ":5432", ":notaport"])
+def test_a_password_with_raw_url_syntax_says_to_percent_encode_it(password: str, port: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = f"postgresql://app:{password}@db.example.com{port}/todo"
+    with pytest.raises(ConfigurationError) as excinfo:
+        parse_url(raw)
+    message = str(excinfo.value)
+    assert message == (
+        f"The password in the database URL 'postgresql://app:***@db.example.com{port}/todo' is not percent-encoded: "
+        "@ / # ? and % must be written as %40 %2F %23 %3F %25; encode it with Python's urllib.parse.quote(password, safe='')."
+    )
+    for part in re.split(r"[@/#?%:]", password):
+        assert len(part) < 3 or part not in message.replace("percent-encoded", "").replace("password", "")
+    monkeypatch.setenv("DATABASE_URL", raw)
+    with pytest.raises(ConfigurationError) as excinfo:
+        Settings().url()
+    assert str(excinfo.value) == message
+    # the advice works: the encoded password is read whole
+    if port != ":notaport":
+        url = normalize_url(raw.replace(password, quote(password, safe="")))
+        assert (url.password, url.host, url.database) == (password, "db.example.com", "todo")
+    assert set(url_secrets(raw)) >= {password}
+
+
+def test_a_colon_in_the_password_needs_no_encoding() -> None:
+    # RFC 3986 allows ':' in userinfo: the first ':' after the user name starts the password, here and in libpq.
+    url = normalize_url("postgresql://app:pa:ss:1@db.example.com:6543/todo")
+    assert (url.username, url.password, url.host, url.port) == ("app", "pa:ss:1", "db.example.com", 6543)
+    assert normalize_url("postgresql://app:p%40ss%25@db.example.com/todo").password == "p@ss%"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?sslmode=bogus", "sslmode='bogus' in the database URL is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+        ("?ssl=bogus", "sslmode='bogus' in the database URL is not one of"),
+        ("", None),
+    ],
+)
+@pytest.mark.parametrize("port", ["99999", "0", "5432"])
+def test_port_and_sslmode_are_checked_before_connecting(query: str, expected: str | None, port: str) -> None:
+    raw = f"postgresql://app:{PASSWORD_IN_URL}@db.example.com:{port}/todo{query}"
+    if port != "5432":
+        expected = f"Port {port} in the database URL is not a port: use 1 to 65535 (PostgreSQL's default is 5432)."
+    if expected is None:
+        assert normalize_url(raw).port == 5432
+        return
+    with pytest.raises(ConfigurationError, match=re.escape(expected)) as excinfo:
+        normalize_url(raw)
+    _assert_password_absent(str(excinfo.value))
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n"])

@@ -8,12 +8,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.engine import make_url
-
 from todo_data import migrations
 from todo_data.errors import TodoDataError
 from todo_data.resources import alembic_ini
-from todo_data.settings import get_settings, mask_text
+from todo_data.settings import get_settings, mask_text, url_secrets
 
 log = logging.getLogger("todo_data.cli")
 
@@ -38,15 +36,7 @@ def _secrets() -> list[str]:
     secret = get_settings().database_url
     if secret is not None:
         raw.append(secret.get_secret_value())
-    passwords = []
-    for text in raw:
-        try:
-            password = make_url(text).password
-        except Exception:
-            continue
-        if password:
-            passwords.append(str(password))
-    return passwords
+    return [secret for text in raw for secret in url_secrets(text)]
 
 
 def _configure_logging() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,7 +20,12 @@ SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 _SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
 _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 _BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\n]*?@(?=[^@/\s]*(?:[/?#\s]|$))")
+# The password runs to the last ``@`` before the URL ends (at white space): users paste raw ``@``, and a host must
+# never be read from inside a password, even where that hides an ``@`` written raw in a query value as well.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)(?P<password>[^\n]*?)@(?=[^@/?#\s]*(?:[/?#][^@\s]*)?(?:\s|$))")
+# In a password these are URL syntax (``:`` is not: the first ``:`` after the user name starts the password).
+_UNENCODED = re.compile(r"[@/#?]|%(?![0-9A-Fa-f]{2})")
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class Settings(BaseSettings):
@@ -72,12 +78,34 @@ def parse_url(raw: str | URL) -> URL:
     text = str(raw).strip()
     if not text:
         raise ConfigurationError("The database URL is empty: set DATABASE_URL or pass --database-url, e.g. postgresql://user@host/dbname.")
+    _require_encoded_password(text)
     try:
         return make_url(text)
     except (ArgumentError, ValueError):
         raise ConfigurationError(
             f"The database URL {mask_text(text)!r} is not a URL: use the form postgresql://user@host:5432/dbname (a password goes after the user, as user:secret) or sqlite:///path/to/file.db."
         ) from None
+
+
+def _require_encoded_password(text: str) -> None:
+    """Refuse a password pasted with raw URL syntax in it: parsers split such a URL in different places."""
+    match = _URL_PASSWORD.search(text)
+    if match and _UNENCODED.search(match.group("password")):
+        raise ConfigurationError(
+            f"The password in the database URL {mask_text(text)!r} is not percent-encoded: @ / # ? and % must be written "
+            "as %40 %2F %23 %3F %25; encode it with Python's urllib.parse.quote(password, safe='')."
+        )
+
+
+def _check_postgresql_options(url: URL) -> None:
+    """Port and sslmode are checked here, so a typo gets advice instead of the driver's error."""
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigurationError(f"Port {url.port} in the database URL is not a port: use 1 to 65535 (PostgreSQL's default is 5432).")
+    sslmode = url.query.get("sslmode")
+    if sslmode is not None and sslmode not in _SSLMODES:
+        raise ConfigurationError(
+            f"sslmode={sslmode!r} in the database URL is not one of {', '.join(_SSLMODES)}: fix it, e.g. ?sslmode=require."
+        )
 
 
 def normalize_url(raw: str | URL) -> URL:
@@ -92,6 +120,7 @@ def normalize_url(raw: str | URL) -> URL:
         if "ssl" in query and "sslmode" not in query:  # asyncpg spelling pasted as the sync URL
             query["sslmode"] = query.pop("ssl")
         url = url.set(query=query)
+        _check_postgresql_options(url)
     return url
 
 
@@ -112,6 +141,19 @@ def async_url(url: URL) -> URL:
     return url
 
 
+def url_secrets(text: str) -> list[str]:
+    """A pasted URL's password as typed (raw ``@`` included) and as decoded, to scrub from anything printed."""
+    match = _URL_PASSWORD.search(text)
+    if match:
+        typed = match.group("password")
+    else:
+        try:
+            typed = make_url(text.strip()).password or ""
+        except (ArgumentError, ValueError):
+            return []
+    return [secret for secret in dict.fromkeys((str(typed), unquote(str(typed)))) if secret]
+
+
 def mask_url(url: str | URL) -> str:
     """The URL as text with its password replaced by ``***``; safe to print."""
     if isinstance(url, URL):
@@ -121,7 +163,6 @@ def mask_url(url: str | URL) -> str:
 
 def mask_text(text: str, *secrets: str | None) -> str:
     """Hide the password of any URL in ``text`` and every given secret, for messages and logs."""
-    # The password runs to the ``@`` before the host (SQLAlchemy renders spaces as they are; users paste raw ``@``).
     masked = _URL_PASSWORD.sub(r"\1***@", text)
     masked = re.sub(r"(?i)(password=)[^&\s]+", r"\1***", masked)
     for secret in secrets:
