@@ -125,6 +125,18 @@ def test_history_and_offline_sql_need_no_database(tmp_path: Path) -> None:
         (f"mysql://user:{PASSWORD}@127.0.0.1/db", "migrations support postgresql and sqlite only"),
         (f"postgresql://user:{PASSWORD}@127.0.0.1:5432/db?sslmode=bogus", "sslmode='bogus' in the database URL is not one of"),
         (f"postgresql://user:{PASSWORD}@127.0.0.1:99999/db", "Port 99999 in the database URL is not a port: use 1 to 65535"),
+        (
+            f"postgresql://user:{PASSWORD}@127.0.0.1:5432/db?connect_timeout=soon",
+            "connect_timeout='soon' in the database URL is not a whole",
+        ),
+        (
+            f"postgresql://user:{PASSWORD}@127.0.0.1:5432/db?foo=bar",
+            'the driver refuses (invalid connection option "foo"): fix or remove it',
+        ),
+        (
+            f"postgresql://user:{PASSWORD}@127.0.0.1:5432/db?target_session_attrs=bogus",
+            'the driver refuses (invalid target_session_attrs value: "bogus")',
+        ),
     ],
 )
 def test_bad_urls(url: str, expected: str) -> None:
@@ -252,3 +264,40 @@ def test_db_ini_prints_the_ini_that_plain_alembic_takes(tmp_path: Path) -> None:
     )
     assert upgraded.returncode == 0, upgraded.stderr
     assert migrations.status(f"sqlite:///{database}").current == (migrations.head(),)
+
+
+@pytest.mark.parametrize(
+    ("output_dir", "expected"),
+    [("/proc/nope", "--output-dir /proc/nope cannot be made (No such file or directory)"), ("README.md", "is a file, not a folder")],
+)
+def test_an_output_dir_that_cannot_be_made_is_refused_before_any_report_runs(output_dir: str, expected: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'todo.db'}"
+    assert todo_data("db", "upgrade", "--database-url", url).returncode == 0
+    result = todo_data("report", "01-schema", "--output-dir", output_dir, "--database-url", url)
+    assert_one_clean_error(result, expected, "choose a folder you can write to")
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    """`todo-data summary | head -3`: the command stops quietly, with the status of a unix tool stopped by SIGPIPE."""
+    url = f"sqlite:///{tmp_path / 'todo.db'}"
+    assert todo_data("db", "upgrade", "--database-url", url).returncode == 0
+    script = shutil.which("todo-data") or str(Path(sys.executable).parent / "todo-data")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line is written: every write fails
+    try:
+        result = subprocess.run(
+            [script, "summary", "--database-url", url], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141  # 128 + SIGPIPE, as `seq 1000000 | head -1` gives for seq
+    # a pipe that breaks elsewhere (not standard output) is still an error
+    read_end, write_end = os.pipe()
+    try:
+        whole = subprocess.run([script, "summary", "--database-url", url], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+        with os.fdopen(read_end) as reader:
+            assert "tasks: 0" in reader.read()
+    assert whole.returncode == 0 and whole.stderr == ""

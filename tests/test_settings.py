@@ -316,6 +316,12 @@ def test_port_and_sslmode_are_checked_before_connecting(query: str, expected: st
     _assert_password_absent(str(excinfo.value))
 
 
+def test_connect_timeout_must_be_whole_seconds() -> None:
+    assert normalize_url("postgresql://app@h/todo?connect_timeout=10").query["connect_timeout"] == "10"
+    with pytest.raises(ConfigurationError, match=r"connect_timeout='soon' in the database URL is not a whole number of seconds"):
+        normalize_url("postgresql://app@h/todo?connect_timeout=soon")
+
+
 @pytest.mark.parametrize("raw", ["", "   ", "\n"])
 def test_an_empty_url_says_how_to_set_one(raw: str) -> None:
     with pytest.raises(ConfigurationError, match="The database URL is empty: set DATABASE_URL"):

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
 
 from todo_data import migrations
 from todo_data.errors import TodoDataError
@@ -14,6 +19,7 @@ from todo_data.resources import alembic_ini
 from todo_data.settings import get_settings, mask_text, url_secrets
 
 log = logging.getLogger("todo_data.cli")
+_LIBPQ_OPTIONS = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS"
 
 
 class _MaskingFilter(logging.Filter):
@@ -171,6 +177,7 @@ def _report(args: argparse.Namespace) -> int:
         raise TodoDataError("report: give 'all' alone, or report names")
     for name in names if names != ["all"] else []:
         reports.notebook_path(name)  # an unknown name fails before anything runs
+    _require_writable_folder(Path(args.output_dir))
     run = reports.run_reports(
         names, output_dir=args.output_dir, parameters=values, database_url=args.database_url, show_code=args.show_code
     )
@@ -203,6 +210,18 @@ def _export(args: argparse.Namespace) -> int:
     for file in result.files:
         print(f"{file.name}: {file.rows} rows -> {file.path}")
     return 0
+
+
+def _require_writable_folder(folder: Path) -> None:
+    """Make ``--output-dir`` (and its parents) now, so a bad one is refused before any report runs."""
+    if folder.exists() and not folder.is_dir():
+        raise TodoDataError(f"--output-dir {folder} is a file, not a folder: choose a folder you can write to.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TodoDataError(f"--output-dir {folder} cannot be made ({exc.strerror}): choose a folder you can write to.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TodoDataError(f"--output-dir {folder} is not writable: choose a folder you can write to.")
 
 
 def _url_option(parser: argparse.ArgumentParser) -> None:
@@ -308,20 +327,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "database_url", None):
         _URLS_GIVEN.append(args.database_url)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
+        return code
     except TodoDataError as exc:
         print(f"todo-data: error: {mask_text(str(exc), *_secrets())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("todo-data: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        # `todo-data summary | head -3`: stop quietly, with the status a unix tool stopped by SIGPIPE has.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as exc:
         if os.environ.get("TODO_DATA_DEBUG") == "1":
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        message = mask_text(f"{type(exc).__name__}: {first}", *_secrets())
-        print(f"todo-data: error: unexpected {message} (set TODO_DATA_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"todo-data: error: {mask_text(_describe_unexpected(exc), *_secrets())}", file=sys.stderr)
         return 1
+
+
+def _stdout_closed() -> bool:
+    """Whether nothing reads standard output any more (a pipe whose reader exited reports an error when polled)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _describe_unexpected(exc: Exception) -> str:
+    """One line for an error no todo_data function put into words: what the driver or the OS refused, and what to do."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, DBAPIError) and ("connection option" in first or first.startswith("connection is bad:")):
+        detail = first.removeprefix("connection is bad:").strip()
+        return f"The database URL has an option the driver refuses ({detail}): fix or remove it; libpq's options are listed at {_LIBPQ_OPTIONS}."
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}: check the path and its permissions (set TODO_DATA_DEBUG=1 for the traceback)."
+    return f"unexpected {type(exc).__name__}: {first} (set TODO_DATA_DEBUG=1 for the traceback)"
 
 
 if __name__ == "__main__":

@@ -101,6 +101,11 @@ def _check_postgresql_options(url: URL) -> None:
     """Port and sslmode are checked here, so a typo gets advice instead of the driver's error."""
     if url.port is not None and not 0 < url.port < 65536:
         raise ConfigurationError(f"Port {url.port} in the database URL is not a port: use 1 to 65535 (PostgreSQL's default is 5432).")
+    timeout = url.query.get("connect_timeout")
+    if timeout is not None and not str(timeout).isdigit():
+        raise ConfigurationError(
+            f"connect_timeout={timeout!r} in the database URL is not a whole number of seconds: use e.g. ?connect_timeout=10."
+        )
     sslmode = url.query.get("sslmode")
     if sslmode is not None and sslmode not in _SSLMODES:
         raise ConfigurationError(
