@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import fill_seed_database, require_pg, table_snapshot
+from conftest import fill_seed_database, require_pg, run_sql, table_snapshot
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
@@ -42,6 +43,27 @@ def assert_one_clean_error(result: subprocess.CompletedProcess[str], *expected: 
     assert PASSWORD not in result.stderr + result.stdout
     for text in expected:
         assert text in lines[0], lines[0]
+
+
+def advised(line: str, revision: str | None = None) -> list[list[str]]:
+    """The commands a message advises, in its order, as argument lists; REVISION stands for ``revision``."""
+    return [[revision if word == "REVISION" else word for word in shlex.split(command)] for command in re.findall(r"`([^`]+)`", line)]
+
+
+def follow(line: str, url: URL, revision: str | None = None) -> None:
+    """Run each `todo-data ...` command ``line`` advises, on ``url``, as a user would: each must succeed."""
+    commands = advised(line, revision)
+    assert commands and all(command[0] == "todo-data" for command in commands), line
+    for command in commands:
+        result = todo_data(*command[1:], "--database-url", with_password(url))
+        assert result.returncode == 0, f"advice {command} from {line!r} failed: {result.stderr}"
+
+
+def set_revision(url: URL, revision: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+    engine.dispose()
 
 
 def tables(url: URL) -> set[str]:
@@ -80,6 +102,10 @@ def test_seed_database_reaches_head_with_the_cli(database_url: URL) -> None:
 
     check = todo_data("db", "check", "--database-url", url)
     assert check.returncode == 1 and "difference(s)" in check.stdout
+    advice = check.stdout.splitlines()[-1]
+    assert advice == "Run `todo-data db upgrade` to bring the database to head."
+    follow(advice, database_url)
+    assert todo_data("db", "check", "--database-url", url).returncode == 0
 
 
 def test_database_url_from_the_environment(database_url: URL) -> None:
@@ -184,6 +210,76 @@ def test_database_at_a_revision_this_project_does_not_know(database_url: URL) ->
     assert "task_relationships" in tables(database_url)
 
 
+@pytest.mark.parametrize(
+    ("schema", "commands"),
+    [
+        ("004", [("db", "current"), ("db", "upgrade"), ("db", "check"), ("db", "downgrade", "001"), ("db", "stamp", "004")]),
+        ("003", [("db", "check"), ("db", "stamp", "003")]),
+        ("001", [("db", "upgrade")]),
+    ],
+)
+def test_advice_for_a_revision_this_project_does_not_know_works_when_followed(
+    database_url: URL, schema: str, commands: list[tuple[str, ...]]
+) -> None:
+    """Every refusal names a command that works on that database (it used to send users round in circles)."""
+    migrations.upgrade(database_url, "001")
+    fill_seed_database(database_url)
+    migrations.upgrade(database_url, schema)
+    before = table_snapshot(database_url, "task", ["id", "user_id", "title", "completed"])
+    for command in commands:
+        if migrations.current(database_url) != (schema,):
+            migrations.downgrade(schema, database_url)  # the previous round's advice brought it to head
+        set_revision(database_url, "deadbeef")
+        refused = todo_data(*command, "--database-url", with_password(database_url))
+        assert_one_clean_error(refused, "'deadbeef'", "does not know", "--purge")
+        follow(refused.stderr, database_url, revision=schema)
+        assert migrations.current(database_url) != ("deadbeef",)
+        migrations.upgrade(database_url)
+        assert migrations.check(database_url) == [], (command, refused.stderr)
+        assert table_snapshot(database_url, "task", ["id", "user_id", "title", "completed"]) == before
+
+
+def test_db_check_after_a_model_change_says_to_write_a_revision(database_url: URL, tmp_path: Path) -> None:
+    """At head, differences need a new revision, not `db upgrade`; the advised Alembic command writes one that works."""
+    migrations.upgrade(database_url)
+    url = with_password(database_url)
+    # what a model change looks like from the database's side: an index the models have and no revision made
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        index = sorted(i["name"] for i in sa.inspect(connection).get_indexes("task"))[0]
+    engine.dispose()
+    run_sql(database_url, f"DROP INDEX {index}")
+    check = todo_data("db", "check", "--database-url", url)
+    assert check.returncode == 1 and index in check.stdout
+    advice = check.stdout.splitlines()[-1]
+    assert "is at head (004)" in advice and "nothing to apply" in advice and "Run `todo-data db upgrade`" not in advice
+    upgrade = todo_data("db", "upgrade", "--database-url", url)
+    assert upgrade.returncode == 0 and "nothing to do" in upgrade.stdout  # as the advice says
+    revision = next(command for command in advised(advice) if command[0] == "alembic")
+    assert revision[:3] == ["alembic", "revision", "--autogenerate"]
+    # followed on a copy of the project's alembic folder, so the test writes nothing into the checkout
+    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(ROOT / "alembic", tmp_path / "alembic", ignore=shutil.ignore_patterns("__pycache__"))
+    alembic = shutil.which("alembic") or str(Path(sys.executable).parent / "alembic")
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATABASE_URL": url}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [alembic, "-c", str(tmp_path / "alembic.ini"), *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+        )
+
+    written = run(*revision[1:])
+    assert written.returncode == 0, written.stderr
+    new = [
+        path
+        for path in (tmp_path / "alembic" / "versions").glob("*.py")
+        if path.name not in {p.name for p in (ROOT / "alembic" / "versions").glob("*.py")}
+    ]
+    assert len(new) == 1 and index in new[0].read_text()
+    assert run("upgrade", "head").returncode == 0  # what `todo-data db upgrade` runs, on the copy's revisions
+    assert run("check").returncode == 0
+
+
 def test_seed_tables_without_alembic_version_are_adopted(database_url: URL) -> None:
     migrations.upgrade(database_url, "001")
     fill_seed_database(database_url)
@@ -208,6 +304,13 @@ def test_foreign_tables_without_alembic_version_are_refused(database_url: URL) -
     result = todo_data("db", "upgrade", "--database-url", with_password(database_url))
     assert_one_clean_error(result, "no alembic_version", "todo-data db stamp 001")
     assert tables(database_url) == {"users", "task"}
+    check = todo_data("db", "check", "--database-url", with_password(database_url))
+    assert check.returncode == 1 and check.stdout.splitlines()[-1] == result.stderr.strip().removeprefix("todo-data: error: ")
+    # the advice, followed: the schema brought to 001 by hand, then the stamp it names
+    run_sql(database_url, "CREATE INDEX ix_task_completed ON task (completed)")
+    follow(result.stderr, database_url)
+    assert todo_data("db", "upgrade", "--database-url", with_password(database_url)).returncode == 0
+    assert migrations.check(database_url) == []
 
 
 def test_offline_sql_needs_a_range() -> None:

@@ -80,7 +80,7 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 
 
 def _db_stamp(args: argparse.Namespace) -> int:
-    _print_result(migrations.stamp(args.revision, args.database_url))
+    _print_result(migrations.stamp(args.revision, args.database_url, purge=args.purge))
     return 0
 
 
@@ -114,7 +114,7 @@ def _db_check(args: argparse.Namespace) -> int:
     print(f"{len(differences)} difference(s) between the database and the models:")
     for difference in differences:
         print(f"  {difference}")
-    print("Run `todo-data db upgrade` to bring the database to head.")
+    print(migrations.drift_advice(args.database_url))
     return 1
 
 
@@ -255,7 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql = add("sql", _db_sql, "print the SQL of FROM:TO without a database (001:head upgrades, head:001 downgrades)")
     sql.add_argument("range", metavar="FROM:TO")
     sql.add_argument("--dialect", choices=sorted(migrations.DIALECT_URLS), default=None, help="SQL dialect (default: the URL's)")
-    add("stamp", _db_stamp, "record REVISION as current without running it").add_argument("revision")
+    stamp = add("stamp", _db_stamp, "record REVISION as current without running it")
+    stamp.add_argument("revision")
+    stamp.add_argument(
+        "--purge",
+        action="store_true",
+        help="first delete what alembic_version holds, as `alembic stamp --purge` (replaces a revision this project does not know)",
+    )
     ini_help = 'print the path of the alembic.ini that plain Alembic takes: alembic -c "$(todo-data db ini)" current'
     db_commands.add_parser("ini", help=ini_help, description=ini_help).set_defaults(handler=_db_ini)
     plan = add("plan", _db_plan, "trace what each pending statement locks, rewrites and blocks, on a scratch copy; changes nothing")

@@ -322,7 +322,7 @@ def _current_revisions(connection: Connection) -> tuple[str, ...]:
     return revisions
 
 
-def _check_known(revisions: tuple[str, ...], url: URL) -> None:
+def _check_known(revisions: tuple[str, ...], url: URL, connection: Connection) -> None:
     script = script_directory()
     for revision in revisions:
         try:
@@ -330,8 +330,21 @@ def _check_known(revisions: tuple[str, ...], url: URL) -> None:
         except CommandError:
             raise MigrationError(
                 f"{mask_url(url)} is at revision {revision!r}, which this project does not know: "
-                "it was migrated by a newer or different todo_data; use that version, or stamp the right revision if you are sure."
+                f"it was migrated by a newer or different todo_data; use that version, or {_restamp_advice(connection)}"
             ) from None
+
+
+def _restamp_advice(connection: Connection) -> str:
+    """How to replace an unknown revision: name the revision when the schema is exactly head or 001."""
+    if not _model_differences(connection):
+        return "its schema matches this project's head, so record that with `todo-data db stamp head --purge`."
+    if not seed_schema_differences(connection):
+        return "its schema is revision 001, so record that with `todo-data db stamp 001 --purge`, then run `todo-data db upgrade`."
+    known = ", ".join(info.revision for info in history())
+    return (
+        f"if you know which of this project's revisions ({known}) its schema is, "
+        "record it with `todo-data db stamp REVISION --purge`, then run `todo-data db upgrade`."
+    )
 
 
 def _table_names(connection: Connection) -> set[str]:
@@ -406,7 +419,7 @@ def status(database_url: str | URL | None = None) -> MigrationState:
     """The database's revision, the head, and the revisions an upgrade would apply."""
     with _connect(database_url) as (url, connection):
         current = _current_revisions(connection)
-        _check_known(current, url)
+        _check_known(current, url, connection)
         return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(current))
 
 
@@ -415,17 +428,25 @@ def current(database_url: str | URL | None = None) -> tuple[str, ...]:
     return status(database_url).current
 
 
+def _adoption_refusal(connection: Connection, url: URL) -> str | None:
+    """Why a database with no ``alembic_version`` cannot be adopted: it has the app's tables, but not revision 001's schema."""
+    tables = _table_names(connection) & set(APP_TABLES)
+    differences = seed_schema_differences(connection) if tables else []
+    if not differences:
+        return None
+    return (
+        f"{mask_url(url)} has tables ({', '.join(sorted(tables))}) but no alembic_version, and its schema is not revision 001 "
+        f"({len(differences)} difference(s), first: {differences[0]}): bring it to 001 by hand, then run `todo-data db stamp 001`."
+    )
+
+
 def _adopt_or_refuse(connection: Connection, url: URL) -> bool:
     """A database with the app's tables but no ``alembic_version``: stamp it 001 if its schema is exactly 001."""
-    tables = _table_names(connection) & set(APP_TABLES)
-    if not tables:
+    if not _table_names(connection) & set(APP_TABLES):
         return False
-    differences = seed_schema_differences(connection)
-    if differences:
-        raise MigrationError(
-            f"{mask_url(url)} has tables ({', '.join(sorted(tables))}) but no alembic_version, and its schema is not revision 001 "
-            f"({len(differences)} difference(s), first: {differences[0]}): bring it to 001 by hand, then run `todo-data db stamp 001`."
-        )
+    refusal = _adoption_refusal(connection, url)
+    if refusal:
+        raise MigrationError(refusal)
     command.stamp(alembic_config(connection=connection), BASE_REVISION)
     if connection.in_transaction():
         connection.commit()
@@ -433,13 +454,18 @@ def _adopt_or_refuse(connection: Connection, url: URL) -> bool:
     return True
 
 
-def _run(database_url: str | URL | None, action: str, target: str) -> MigrationResult:
+def _run(database_url: str | URL | None, action: str, target: str, *, purge: bool = False) -> MigrationResult:
     with (
         _connect(database_url, if_missing="create" if action == "upgrade" else "refuse") as (url, connection),
         migration_lock(connection, url),
     ):
         before = _current_revisions(connection)
-        _check_known(before, url)
+        if action == "stamp":
+            _require_known_target(target)
+        if action == "stamp" and not purge:
+            _check_unknown_before_stamp(before, target, url)
+        elif not purge:
+            _check_known(before, url, connection)
         adopted = False
         if not before and action == "upgrade":
             adopted = _adopt_or_refuse(connection, url)
@@ -458,7 +484,7 @@ def _run(database_url: str | URL | None, action: str, target: str) -> MigrationR
             elif action == "downgrade":
                 command.downgrade(config, target)
             elif action == "stamp":
-                command.stamp(config, target)
+                command.stamp(config, target, purge=purge)
         except CommandError as exc:
             if connection.in_transaction():
                 connection.rollback()
@@ -473,6 +499,26 @@ def _run(database_url: str | URL | None, action: str, target: str) -> MigrationR
         return MigrationResult(
             database=mask_url(url), before=before, after=after, rows_before=rows_before, rows_after=row_counts(connection), adopted=adopted
         )
+
+
+def _require_known_target(target: str) -> None:
+    try:
+        script_directory().get_revisions(target)
+    except CommandError as exc:
+        raise MigrationError(_command_error_line(exc, target)) from None
+
+
+def _check_unknown_before_stamp(before: tuple[str, ...], target: str, url: URL) -> None:
+    """Alembic's stamp cannot step from a revision it does not know; ``--purge`` replaces it, as ``alembic stamp --purge``."""
+    script = script_directory()
+    for revision in before:
+        try:
+            script.get_revision(revision)
+        except CommandError:
+            raise MigrationError(
+                f"{mask_url(url)} is at revision {revision!r}, which this project does not know, so a stamp cannot step from it: "
+                f"replace it with `todo-data db stamp {target} --purge`."
+            ) from None
 
 
 def _failed_revision_line(exc: BaseException, action: str, connection: Connection, url: URL) -> str:
@@ -506,19 +552,50 @@ def downgrade(revision: str, database_url: str | URL | None = None) -> Migration
     return _run(database_url, "downgrade", revision)
 
 
-def stamp(revision: str, database_url: str | URL | None = None) -> MigrationResult:
-    """Record ``revision`` as current without running anything (adopting a database made by hand)."""
-    return _run(database_url, "stamp", revision)
+def stamp(revision: str, database_url: str | URL | None = None, *, purge: bool = False) -> MigrationResult:
+    """Record ``revision`` as current without running anything (adopting a database made by hand).
+
+    ``purge`` first empties ``alembic_version``, as ``alembic stamp --purge``: the way to replace a revision this
+    project does not know.
+    """
+    return _run(database_url, "stamp", revision, purge=purge)
 
 
 def check(database_url: str | URL | None = None) -> list[str]:
-    """Differences between the database and the models, as Alembic's autogenerate sees them; empty when in step."""
-    with _connect(database_url) as (_url, connection):
-        context = MigrationContext.configure(connection, opts=comparison_options())
-        diffs = compare_metadata(context, metadata)
-        if connection.in_transaction():
-            connection.rollback()
-        return [_describe_diff(diff) for diff in diffs]
+    """Differences between the database and the models, as Alembic's autogenerate sees them; empty when in step.
+
+    A database at a revision this project does not know is refused, as by every other command: "no differences"
+    would hide that ``upgrade`` cannot run on it.
+    """
+    with _connect(database_url) as (url, connection):
+        _check_known(_current_revisions(connection), url, connection)
+        return _model_differences(connection)
+
+
+def _model_differences(connection: Connection) -> list[str]:
+    context = MigrationContext.configure(connection, opts=comparison_options())
+    diffs = compare_metadata(context, metadata)
+    if connection.in_transaction():
+        connection.rollback()
+    return [_describe_diff(diff) for diff in diffs]
+
+
+def drift_advice(database_url: str | URL | None = None) -> str:
+    """What to run when :func:`check` finds differences, for the state the database is in."""
+    state = status(database_url)
+    if state.at_head:
+        return (
+            f"The database is at head ({state.head}), so `todo-data db upgrade` has nothing to apply: the models changed "
+            'without a revision. Write one from the project root with `alembic revision --autogenerate -m "what changed"`, '
+            "review the file it writes in alembic/versions/, then run `todo-data db upgrade` "
+            "(if the database was changed by hand instead, undo that change)."
+        )
+    if not state.current:
+        with _connect(database_url) as (url, connection):
+            refusal = _adoption_refusal(connection, url)
+        if refusal:
+            return refusal
+    return "Run `todo-data db upgrade` to bring the database to head."
 
 
 def _describe_diff(diff: Any) -> str:
