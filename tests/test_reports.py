@@ -24,7 +24,7 @@ from todo_data.sample import load_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-NAMES = ["01-schema", "02-migrations", "03-index-usage", "04-task-report", "05-explorer"]
+NAMES = ["01-schema", "02-migrations", "03-index-usage", "04-task-report", "05-explorer", "06-sql"]
 SECRET = "Rep0rt-s3cret-pw"
 
 

@@ -46,6 +46,13 @@ _LAZY = {
 }
 
 
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext todo_data``: JupySQL's SQL cells on the kit's database, read-only (see :mod:`todo_data.sql_magic`)."""
+    from todo_data import sql_magic
+
+    sql_magic.load(shell)
+
+
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'todo_data' has no attribute {name!r}")

@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="run report notebooks with papermill into executed notebooks and HTML",
-        description="Run report notebooks (01-schema, 02-migrations, 03-index-usage, 04-task-report, 05-explorer, or all) "
+        description="Run report notebooks (01-schema, 02-migrations, 03-index-usage, 04-task-report, 05-explorer, 06-sql, or all) "
         "with papermill; writes DIR/NAME.ipynb and DIR/NAME.html and prints the HTML paths.",
     )
     _url_option(report)

@@ -19,6 +19,7 @@ TITLES = {
     "03-index-usage": "Index usage",
     "04-task-report": "Task report",
     "05-explorer": "Task explorer",
+    "06-sql": "SQL cells",
 }
 
 
