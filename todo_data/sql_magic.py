@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from todo_data.backends import backend_for
+from todo_data.backends import expressions
 from todo_data.db import get_engine, resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
 from todo_data.settings import mask_url
@@ -65,7 +65,7 @@ def week_start(column: str) -> str:
     if ALIAS not in _CONNECTED:
         raise ConfigurationError("SQL cells are not connected yet: run `%load_ext todo_data` first.")
     url, _write = _CONNECTED[ALIAS]
-    expression = backend_for(url).week_start(sa.literal_column(column))
+    expression = expressions.week_start(sa.literal_column(column))
     return str(expression.compile(dialect=get_engine(url, read_only=True).dialect, compile_kwargs={"literal_binds": True}))
 
 

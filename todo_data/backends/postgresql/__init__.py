@@ -94,11 +94,6 @@ class PostgresqlBackend(Backend):
 
         return stream_arrow(url, reads)
 
-    def week_start(self, column: Any) -> Any:
-        import sqlalchemy as sa
-
-        return sa.func.date_trunc("week", sa.func.timezone("UTC", column))
-
     def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
         from todo_data.backends.postgresql.load import PostgresLoadTarget
 

@@ -73,11 +73,6 @@ class SqliteBackend(Backend):
 
         return stream_arrow(url, reads)
 
-    def week_start(self, column: Any) -> Any:
-        import sqlalchemy as sa
-
-        return sa.func.date(column, "-6 days", "weekday 1")  # the Monday on or before the day (stored as UTC text)
-
     def load_target(self, url: URL, tables: tuple[str, ...]) -> LoadTarget:
         from todo_data.backends.sqlite.load import SqliteLoadTarget
 
