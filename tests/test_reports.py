@@ -104,6 +104,55 @@ def test_check_parameters_refuses_bad_values_in_one_line(name: str, values: dict
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "values", "message"),
+    [
+        ("04-task-report", {"top": -5}, "parameter top must be from 1 to 1,000, not -5"),
+        ("04-task-report", {"top": 0}, "parameter top must be from 1 to 1,000, not 0"),
+        ("04-task-report", {"weeks": 0}, "parameter weeks must be from 1 to 1,000"),
+        ("05-explorer", {"page_size": 0}, "parameter page_size must be from 1 to 1,000, not 0"),
+        ("05-explorer", {"user_id": "  "}, "parameter user_id must be a user's id, or None"),
+        ("05-explorer", {"created_from": "2025-02-01", "created_to": "2025-01-01"}, "created_from (2025-02-01) is after created_to"),
+        ("02-migrations", {"target": "999"}, "parameter target must be head or a revision of this project"),
+        ("02-migrations", {"sample_tasks": -1}, "parameter sample_tasks must be from 0 to 1,000,000"),
+    ],
+)
+def test_check_parameters_refuses_values_out_of_range(name: str, values: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        reports.check_parameters(name, **values)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_notebook_parameter_has_a_declared_constraint() -> None:
+    for name in NAMES:
+        for parameter in reports.parameters(name):
+            assert parameter in reports.CONSTRAINTS, f"{name}'s parameter {parameter} has no constraint in reports.CONSTRAINTS"
+
+
+def test_priority_is_any_text_the_database_may_hold() -> None:
+    """Legacy priorities ('urgent', 'HIGH', '') are real values to filter on, not errors."""
+    for priority in ("urgent", "HIGH", "", "low", None):
+        assert reports.check_parameters("05-explorer", priority=priority) == {"priority": priority}
+    assert reports.check_parameters("02-migrations", target="003", sample_tasks=0) == {"target": "003", "sample_tasks": 0}
+
+
+def test_each_report_gets_the_parameters_it_declares() -> None:
+    shares = reports.parameters_for(NAMES, {"top": 5, "user_id": "u-1"})
+    assert shares == {
+        "01-schema": {},
+        "02-migrations": {},
+        "03-index-usage": {"user_id": "u-1"},
+        "04-task-report": {"top": 5},
+        "05-explorer": {"user_id": "u-1"},
+    }
+    with pytest.raises(ConfigurationError, match=r"unknown parameter colour: none of 01-schema, .* takes it"):
+        reports.parameters_for(NAMES, {"colour": "red"})
+    with pytest.raises(ConfigurationError, match="unknown parameter page_size; it takes database_url, top, weeks"):
+        reports.parameters_for(["04-task-report"], {"page_size": 5})
+    with pytest.raises(ConfigurationError, match="05-explorer: parameter page_size must be from 1 to 1,000"):
+        reports.parameters_for(NAMES, {"top": 5, "page_size": 0})
+
+
 def test_report_names_and_aliases() -> None:
     assert reports.report_names() == NAMES
     assert reports.notebook_path("04").stem == "04-task-report" == reports.notebook_path("task-report").stem
@@ -142,6 +191,38 @@ def test_every_report_runs_on_a_sampled_database(sampled_url: URL, tmp_path: Pat
     assert migrations.current(sampled_url) == revision
 
 
+def test_contents_are_numbered_in_order_with_sub_headings_nested(tmp_path: Path) -> None:
+    """Sections 1, 2, 3; sub-headings 2.1, 2.2 under theirs; a heading repeated under two sections gets its own anchor."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_markdown_cell("## Pending"),
+        nbformat.v4.new_markdown_cell("### 002: timestamps"),
+        nbformat.v4.new_markdown_cell("### 003: dependencies"),
+        nbformat.v4.new_markdown_cell("## Findings"),
+        nbformat.v4.new_markdown_cell("## Trace"),
+        nbformat.v4.new_markdown_cell("### 002: timestamps"),
+    ]
+    source = tmp_path / "toc.ipynb"
+    nbformat.write(notebook, source)
+    html = reports.write_html(source, tmp_path / "toc.html").read_text()
+    nav = re.search(r'<nav class="todo-toc".*?</nav>', html, re.S).group(0)
+    entries = re.findall(r'<a href="#([^"]+)"><span class="todo-toc-number">([\d.]+)</span> ([^<]+)</a>', nav)
+    assert [(number, label) for _, number, label in entries] == [
+        ("1", "Pending"),
+        ("1.1", "002: timestamps"),
+        ("1.2", "003: dependencies"),
+        ("2", "Findings"),
+        ("3", "Trace"),
+        ("3.1", "002: timestamps"),
+    ]
+    assert nav.count("<ol>") == 3, "one list of sections, and one nested list under each section with sub-headings"
+    anchors = [anchor for anchor, _, _ in entries]
+    assert len(set(anchors)) == len(anchors), f"two entries lead to one heading: {anchors}"
+    for anchor in anchors:
+        assert html.count(f'id="{anchor}"') == 1, anchor
+
+
 def test_migrations_report_is_a_dry_run_until_apply(make_database, tmp_path: Path) -> None:
     url = make_database("sqlite")
     migrations.upgrade(url, "002")
@@ -175,6 +256,46 @@ def test_report_command_bad_parameter_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and not any(tmp_path.iterdir()), "nothing ran"
     unknown = run_cli("report", "nope", "--output-dir", str(tmp_path))
     assert unknown.returncode == 1 and "Unknown report 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("names", "parameter", "message"),
+    [
+        (["04-task-report"], ("top", "-5"), "parameter top must be from 1 to 1,000, not -5"),
+        (["04-task-report"], ("top", "0"), "parameter top must be from 1 to 1,000, not 0"),
+        (["05-explorer"], ("page_size", "0"), "parameter page_size must be from 1 to 1,000, not 0"),
+        (["all"], ("top", "-5"), "04-task-report: parameter top must be from 1 to 1,000"),
+        (["all"], ("colour", "red"), "unknown parameter colour: none of 01-schema"),
+    ],
+)
+def test_report_command_refuses_a_bad_parameter_before_any_work(
+    names: list[str], parameter: tuple[str, str], message: str, tmp_path: Path
+) -> None:
+    """No kernel starts, no database is read, nothing is written: one line at once."""
+    database = tmp_path / "todo.db"
+    migrations.upgrade(f"sqlite:///{database}")
+    out = tmp_path / "out"
+    result = run_cli("report", *names, "--database-url", f"sqlite:///{database}", "--output-dir", str(out), "-p", *parameter)
+    assert result.returncode == 1
+    assert result.stderr.startswith("todo-data: error: ") and result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists(), "nothing ran"
+
+
+def test_report_command_gives_each_report_its_own_parameters(make_database, tmp_path: Path) -> None:
+    """`-p top 3` with two reports: the task report gets it, the schema report (which has no top) runs without it."""
+    url = make_database("sqlite")  # one backend: this is about parameters, not the database
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=40, seed=3)
+    result = run_cli(
+        "report", "01-schema", "04-task-report", "--database-url", url_text(url), "--output-dir", str(tmp_path), "-p", "top", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    given = {
+        name: json.loads((tmp_path / f"{name}.ipynb").read_text())["metadata"]["papermill"]["parameters"]
+        for name in ("01-schema", "04-task-report")
+    }
+    assert given == {"01-schema": {}, "04-task-report": {"top": 3}}
 
 
 def test_report_command_names_the_failing_cell(make_database, tmp_path: Path) -> None:

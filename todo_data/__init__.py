@@ -24,6 +24,7 @@ from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_
 
 if TYPE_CHECKING:
     from todo_data import figures
+    from todo_data.display import table
     from todo_data.explorer import Explorer
     from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
     from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 # Loaded on first use: matplotlib, ipywidgets, Arrow and nbconvert would slow every `todo-data` command.
 _LAZY = {
     "figures": ("todo_data.figures", None),
+    "table": ("todo_data.display", "table"),
     "Explorer": ("todo_data.explorer", "Explorer"),
     "load_sample": ("todo_data.sample", "load_sample"),
     "trace_migrations": ("todo_data.trace", "trace"),
@@ -113,6 +115,7 @@ __all__ = [
     "session_scope",
     "setup_notebook",
     "summary",
+    "table",
     "task_report",
     "tasks_frame",
     "trace_migrations",

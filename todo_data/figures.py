@@ -103,6 +103,8 @@ def open_age(frame: pd.DataFrame) -> Figure:
 
 
 def mark_dangerous(frame: pd.DataFrame) -> Any:
-    """A statement table with the rows that have a ``danger`` reason shaded red (a pandas Styler)."""
+    """A statement table, formatted as every report table is, with the rows that have a ``danger`` reason shaded red."""
+    from todo_data.display import style
+
     shade = "background-color: #fbd5d5"
-    return frame.style.apply(lambda row: [shade if row.get("danger") else ""] * len(row), axis=1).hide(axis="index")
+    return style(frame).apply(lambda row: [shade if row.get("danger") else ""] * len(row), axis=1)

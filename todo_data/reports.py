@@ -16,7 +16,7 @@ import os
 import re
 import tarfile
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -100,10 +100,63 @@ def parameters(name: str) -> dict[str, Parameter]:
     }
 
 
+@dataclass(frozen=True)
+class Constraint:
+    """What a parameter accepts beyond its type; ``says`` completes "parameter X must be …" in its error line.
+
+    ``None`` always passes here: whether a parameter may be None is its type's business (``Optional[...]``).
+    """
+
+    says: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: Callable[[], Collection[str]] | None = None
+    test: Callable[[Any], bool] | None = None
+
+    def allows(self, value: Any) -> bool:
+        if value is None:
+            return True
+        if self.minimum is not None and value < self.minimum:
+            return False
+        if self.maximum is not None and value > self.maximum:
+            return False
+        if self.choices is not None and value not in self.choices():
+            return False
+        return self.test is None or self.test(value)
+
+
+def _revisions() -> list[str]:
+    return ["head", *(info.revision for info in migrations.history())]
+
+
+ANY_TEXT = Constraint("any text, or None")
+# Every parameter of every notebook, by name (a name means the same in each notebook that has it); a test checks
+# that each notebook parameter is here, so a new one cannot go unchecked.
+CONSTRAINTS: dict[str, Constraint] = {
+    "database_url": Constraint("a SQLAlchemy URL, or None"),  # parsed, and an SQLite file looked for, by _report_database
+    "apply": Constraint("True or False"),
+    "target": Constraint("head or a revision of this project (see `todo-data db history`)", choices=_revisions),
+    "trace": Constraint("True or False"),
+    "sample_tasks": Constraint("from 0 to 1,000,000", minimum=0, maximum=1_000_000),
+    "user_id": Constraint("a user's id, or None", test=lambda value: bool(value.strip())),
+    "top": Constraint("from 1 to 1,000", minimum=1, maximum=1_000),
+    "weeks": Constraint("from 1 to 1,000", minimum=1, maximum=1_000),
+    "completed": Constraint("True, False or None"),
+    # Any text: databases hold legacy priorities ('urgent', '', 'HIGH') beside low/medium/high, and the explorer
+    # filters on what a database holds; a value no task has matches nothing, which the report says.
+    "priority": ANY_TEXT,
+    "created_from": Constraint("a date (YYYY-MM-DD), or None"),
+    "created_to": Constraint("a date (YYYY-MM-DD), or None"),
+    "text": ANY_TEXT,
+    "page_size": Constraint("from 1 to 1,000", minimum=1, maximum=1_000),
+}
+
+
 def check_parameters(name: str, **values: Any) -> dict[str, Any]:
     """Validate a notebook's parameters before it touches a database; a bad value is a one-line ConfigurationError.
 
-    Types come from the notebook's own parameters cell, so the notebook stays the one place they are declared.
+    Types come from the notebook's own parameters cell, so the notebook stays the one place they are declared;
+    ranges and choices come from :data:`CONSTRAINTS`.
     """
     declared = parameters(name)
     unknown = sorted(set(values) - set(declared))
@@ -122,9 +175,34 @@ def check_parameters(name: str, **values: Any) -> dict[str, Any]:
             raise ConfigurationError(
                 f"{name}: parameter {key} must be {declared[key].type_name}, not {shown} ({type(value).__name__})."
             ) from None
+        constraint = CONSTRAINTS.get(key)
+        if constraint is not None and not constraint.allows(checked[key]):
+            raise ConfigurationError(f"{name}: parameter {key} must be {constraint.says}, not {checked[key]!r}.")
+    first, last = checked.get("created_from"), checked.get("created_to")
+    if first is not None and last is not None and first > last:
+        raise ConfigurationError(f"{name}: created_from ({first}) is after created_to ({last}); swap them.")
     if "database_url" in values:
         checked["database_url"] = _report_database(name, checked.get("database_url"), apply=bool(checked.get("apply")))
     return checked
+
+
+def parameters_for(names: list[str], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each report's share of ``values`` (the parameters it declares), checked; a value no report declares is refused.
+
+    So ``report all -p top 5`` gives ``top`` to the task report alone, and every value is checked before any report runs.
+    """
+    declared = {name: parameters(name) for name in names}
+    known = list(dict.fromkeys(key for keys in declared.values() for key in keys))
+    unknown = sorted(set(values) - set(known))
+    if unknown and len(names) == 1:
+        raise ConfigurationError(f"{names[0]}: unknown parameter {', '.join(unknown)}; it takes {', '.join(known)}.")
+    if unknown:
+        takes = ", ".join(sorted(known))
+        raise ConfigurationError(f"unknown parameter {', '.join(unknown)}: none of {', '.join(names)} takes it; they take {takes}.")
+    shares = {name: {key: value for key, value in values.items() if key in keys} for name, keys in declared.items()}
+    for name, share in shares.items():
+        check_parameters(name, **{key: value for key, value in share.items() if key != "database_url"})
+    return shares
 
 
 def _report_database(name: str, database_url: str | None, *, apply: bool) -> str | None:
@@ -203,12 +281,15 @@ def run_info(title: str, database_url: str | URL | None = None) -> RunInfo:
 
 
 def setup_notebook() -> None:
-    """Short errors (one line, no traceback) and readable tables in a notebook; a no-op outside IPython."""
+    """Short errors (one line, no traceback) and readable tables (:mod:`todo_data.display`) in a notebook; a no-op outside IPython."""
     import pandas as pd
+
+    from todo_data import display
 
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_colwidth", 120)
+    display.use_for_dataframes()
     with contextlib.suppress(ImportError):
         from IPython import get_ipython
 
@@ -351,12 +432,15 @@ def run_reports(
     database_url: str | URL | None = None,
     show_code: bool = False,
 ) -> ReportRun:
-    """Run several reports (``all`` expands to every numbered notebook); each is attempted even when one fails."""
-    if names == ["all"]:
-        names = report_names()
+    """Run several reports (``all`` expands to every numbered notebook); each is attempted even when one fails.
+
+    Each report gets the parameters it declares; all of them are checked before the first report starts.
+    """
+    stems = report_names() if names == ["all"] else [notebook_path(name).stem for name in names]
+    shares = parameters_for(stems, parameters or {})
     run = ReportRun()
-    for name in names:
-        run.results.append(run_report(name, output_dir=output_dir, parameters=parameters, database_url=database_url, show_code=show_code))
+    for name in stems:
+        run.results.append(run_report(name, output_dir=output_dir, parameters=shares[name], database_url=database_url, show_code=show_code))
     return run
 
 
@@ -444,7 +528,7 @@ def write_html(notebook_file: Path, html_file: Path, *, show_code: bool = False)
     return html_file
 
 
-_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link" href="#[^"]*">', re.S)
 
 
 def _title(notebook: nbformat.NotebookNode) -> str | None:
@@ -458,15 +542,39 @@ def _title(notebook: nbformat.NotebookNode) -> str | None:
 
 
 def _with_contents(body: str) -> str:
-    """A table of contents of the section headings, placed before the first section."""
-    headings = list(_HEADING.finditer(body))
-    if len(headings) < 2:
+    """A table of contents before the first section: sections numbered 1, 2, 3 …, each one's sub-headings nested
+    under it (2.1, 2.2 …). A heading whose anchor repeats an earlier one's (a revision named under two sections)
+    gets an anchor of its own, so every entry leads to its own heading.
+    """
+    if len(_HEADING.findall(body)) < 2:
         return body
-    items = "".join(
-        f'<li class="todo-toc-h{level}"><a href="#{anchor}">{re.sub(r"<[^>]+>", "", text).strip()}</a></li>'
-        for level, anchor, text in (match.groups() for match in headings)
-    )
-    nav = f'<nav class="todo-toc" aria-label="Contents"><p class="todo-toc-title">Contents</p><ol>{items}</ol></nav>\n'
-    cell_start = body.rfind('<div class="jp-Cell ', 0, headings[0].start())
-    at = cell_start if cell_start >= 0 else headings[0].start()
+    sections: list[tuple[str, str, list[tuple[str, str]]]] = []
+    seen: dict[str, int] = {}
+
+    def entry(match: re.Match[str]) -> str:
+        level, anchor, text = match.groups()
+        seen[anchor] = seen.get(anchor, 0) + 1
+        if seen[anchor] > 1:
+            anchor = f"{anchor}-{seen[anchor]}"
+        label = re.sub(r"<[^>]+>", "", text).strip()
+        if level == "2" or not sections:
+            sections.append((anchor, label, []))
+        else:
+            sections[-1][2].append((anchor, label))
+        return f'<h{level} id="{anchor}">{text}<a class="anchor-link" href="#{anchor}">'
+
+    body = _HEADING.sub(entry, body)
+
+    def link(number: str, anchor: str, label: str) -> str:
+        return f'<a href="#{anchor}"><span class="todo-toc-number">{number}</span> {label}</a>'
+
+    items = []
+    for number, (anchor, label, subsections) in enumerate(sections, start=1):
+        nested = "".join(f"<li>{link(f'{number}.{sub}', a, t)}</li>" for sub, (a, t) in enumerate(subsections, start=1))
+        items.append(f"<li>{link(str(number), anchor, label)}{f'<ol>{nested}</ol>' if nested else ''}</li>")
+    nav = f'<nav class="todo-toc" aria-label="Contents"><p class="todo-toc-title">Contents</p><ol>{"".join(items)}</ol></nav>\n'
+    first = _HEADING.search(body)
+    assert first is not None
+    cell_start = body.rfind('<div class="jp-Cell ', 0, first.start())
+    at = cell_start if cell_start >= 0 else first.start()
     return body[:at] + nav + body[at:]

@@ -1,0 +1,104 @@
+"""todo_data.display: how every report table reads (counts, shares, missing values, long text, empty tables).
+
+The reports themselves are checked in a browser (tests/browser/test_html.py); these pin the rules on frames
+shaped as the library returns them, including the dtypes that gave ``2009.0``, ``<NA>`` and ``NaN``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.display import Markdown
+
+from todo_data import display
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2009, "2,009"),
+        (np.int64(2009), "2,009"),
+        (2009.0, "2,009"),  # an integer column that a missing value turned into floats
+        (Decimal("1234567"), "1,234,567"),  # PostgreSQL's numeric
+        (1.5, "1.50"),
+        (0.004, "0.004"),
+        (float("nan"), "—"),
+        (None, "—"),
+        (pd.NA, "—"),
+        (pd.NaT, "—"),
+        (np.True_, "True"),
+        (False, "False"),
+        ([], ""),
+        ([162, 176, 1034], "162, 176, 1,034"),
+        ({"user_id": "u-1"}, "user_id=u-1"),
+        (date(2025, 1, 31), "2025-01-31"),
+        (pd.Timestamp("2025-12-30 04:14:49.123456", tz="UTC"), "2025-12-30 04:14:49 UTC"),
+        (datetime(2025, 12, 30, 5, 14, 49, tzinfo=UTC).astimezone(), "2025-12-30 05:14:49 UTC"),
+        ("", ""),
+    ],
+)
+def test_cell(value: object, shown: str) -> None:
+    assert display.cell(value) == shown
+
+
+def test_cell_shares_and_identifiers() -> None:
+    assert display.cell(0.2001, share=True) == "20.0%"
+    assert display.cell(1.0, share=True) == "100.0%"
+    assert display.cell(math.nan, share=True) == "—"
+    assert display.cell(12345, separators=False) == "12345"
+
+
+def _cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)]
+
+
+def test_a_frame_as_the_library_returns_it_reads_cleanly() -> None:
+    """Nullable counts, a share, missing text, lists and long text: no NaN, <NA>, .0 or "…" in the HTML."""
+    long_reason = "Changing a column type requires an ACCESS EXCLUSIVE lock on the table, which blocks reads and writes " * 3
+    frame = pd.DataFrame(
+        {
+            "rule": ["changing-column-type", "prefer-bigint-over-int"],
+            "help": [None, long_reason],
+            "count": pd.array([2009, None], dtype="Int64"),
+            "rows": [2009.0, math.nan],
+            "share": [0.2001, 0.5],
+            "cache_hit": [math.nan, 0.995],
+            "examples": [[], [1, 2]],
+            "task_id": [12345, 7],
+        }
+    )
+    html = display.style(frame).to_html()
+    cells = _cells(html)
+    first, second = cells[:8], cells[8:]
+    assert first == ["changing-column-type", "—", "2,009", "2,009", "20.0%", "—", "", "12345"]
+    assert second[:1] + second[2:] == ["prefer-bigint-over-int", "—", "—", "50.0%", "99.5%", "1, 2", "7"]
+    assert second[1] == long_reason, "long text is shown whole, never cut"
+    assert 'class="todo-long"' in html, "long text wraps in a box of reading width"
+    for token in ("NaN", "nan", "&lt;NA&gt;", "<NA>", "…"):
+        assert token not in "".join(cells)
+    assert "<th" not in html.split("<tbody>")[1].split("</tbody>")[0], "row numbers 0, 1 … are hidden"
+
+
+def test_text_is_escaped() -> None:
+    html = display.style(pd.DataFrame({"title": ["<script>alert(1)</script>"], "tags": [["<b>"]]})).to_html()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html and "&lt;b&gt;" in html
+
+
+def test_an_empty_table_is_a_sentence() -> None:
+    empty = pd.DataFrame({"user_id": [], "tasks": []})
+    shown = display.table(empty, empty="No user created a task in the last 30 days.")
+    assert isinstance(shown, Markdown) and shown.data == "No user created a task in the last 30 days."
+    assert display.table(empty, empty=None) is None
+    assert display.html(empty) == "<p>No rows.</p>"
+    assert "<table" in display.html(pd.DataFrame({"tasks": [1]}))
+
+
+def test_a_named_percent_column() -> None:
+    html = display.style(pd.DataFrame({"done": [0.25]}), percent=["done"]).to_html()
+    assert _cells(html) == ["25.0%"]
