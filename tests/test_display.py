@@ -102,3 +102,9 @@ def test_an_empty_table_is_a_sentence() -> None:
 def test_a_named_percent_column() -> None:
     html = display.style(pd.DataFrame({"done": [0.25]}), percent=["done"]).to_html()
     assert _cells(html) == ["25.0%"]
+
+
+def test_a_large_frame_shown_by_accident_stays_short() -> None:
+    with pd.option_context("display.max_rows", 60):
+        shown = display.html(pd.DataFrame({"n": range(100_000)}))
+    assert shown.count("<tr") == 61 and "The first 60 of 100,000 rows." in shown

@@ -118,10 +118,14 @@ def table(frame: pd.DataFrame, *, empty: str | None = "No rows.", percent: Itera
 
 
 def html(frame: pd.DataFrame) -> str:
-    """The HTML a notebook shows for any DataFrame (see :func:`use_for_dataframes`)."""
+    """The HTML a notebook shows for any DataFrame (see :func:`use_for_dataframes`): at most pandas' ``display.max_rows``
+    rows, so a large frame shown by accident stays quick."""
     if frame.empty:
         return "<p>No rows.</p>"
-    return style(frame).to_html()
+    limit = pd.get_option("display.max_rows") or len(frame)
+    if len(frame) <= limit:
+        return style(frame).to_html()
+    return style(frame.head(limit)).to_html() + f"<p>The first {limit:,} of {len(frame):,} rows.</p>"
 
 
 def use_for_dataframes() -> None:

@@ -1,14 +1,23 @@
-"""Each HTML report opened from disk in Chromium with no network: it renders, and reads well without Jupyter."""
+"""Each HTML report opened from disk in Chromium with no network: it renders, and reads well without Jupyter.
+
+The reports are made from a sampled database that holds what real ones do: legacy priorities, missing
+descriptions, a long description and a title with a long web address in it (the newest task, so the explorer's
+first page shows it).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
+from todo_data import Task, dispose_engines, load_sample, session_scope
+from todo_data.migrations import upgrade
 from todo_data.reports import report_names, run_reports
 
 pytestmark = pytest.mark.browser
@@ -23,11 +32,33 @@ TITLES = {
 }
 
 
+LONG_TITLE = (
+    "Read https://wiki.example.com/teams/platform/runbooks/database-migrations/2025/timestamptz-rewrite-and-index-strategy-review"
+    " before the meeting"
+)
+
+
 @pytest.fixture(scope="session")
-def reports(sampled_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every report for the sampled database, as ``todo-data report all`` writes them."""
+def report_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """An SQLite database at head with sampled tasks, the sample's planted anomalies, and the long-titled newest task."""
+    url = make_url(f"sqlite+pysqlite:///{tmp_path_factory.mktemp('report-db') / 'todo.db'}")
+    upgrade(url)
+    load_sample(url, users=40, tasks=1500, seed=0, anomalies=True)
+    with session_scope(url) as session:
+        owner = session.get(Task, 1)
+        assert owner is not None
+        moment = datetime(2099, 1, 1, tzinfo=UTC)
+        session.add(Task(user_id=owner.user_id, title=LONG_TITLE, priority="urgent", created_at=moment, updated_at=moment))
+    dispose_engines()
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def reports(report_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every report for that database, as ``todo-data report all`` writes them."""
     folder = tmp_path_factory.mktemp("reports")
-    run = run_reports(["all"], output_dir=folder, database_url=sampled_url)
+    run = run_reports(["all"], output_dir=folder, database_url=report_url)
     assert run.ok, [result.error for result in run.results if result.error]
     yield folder
 
@@ -75,14 +106,101 @@ def test_report_renders_offline_without_errors(name: str, reports: Path, watched
     screenshot(page, f"report-{name}")
 
 
+# Every cell of every table, with its column's header: [{"headers": [...], "rows": [[...], ...]}, ...]
+TABLES_JS = """() => [...document.querySelectorAll('.jp-RenderedHTMLCommon table')].map(table => ({
+    headers: [...table.querySelectorAll('thead tr:last-child th')].map(th => th.innerText.trim()),
+    rows: [...table.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim())),
+}))"""
+IDENTIFIERS = {"id", "task_id", "user_id", "line", "step", "position", "revision"}  # shown without thousands separators
+SHARES = {"share", "completion_rate", "cache_hit"}  # shown as percentages
+MISSING_SPELLINGS = re.compile(r"\b(NaN|nan|NaT|None)\b|<NA>")
+
+
+@pytest.mark.parametrize("name", report_names())
+def test_tables_read_as_a_person_reads(name: str, reports: Path, watched: Any) -> None:
+    """No NaN, <NA> or None for missing values, no 2009.0 counts, separators, percentages, no text cut with "…",
+    and no table that is only its headers."""
+    page = open_report(watched, reports / f"{name}.html")
+    tables = page.evaluate(TABLES_JS)
+    assert tables, f"{name}.html shows no table"
+    for table in tables:
+        headers = table["headers"]
+        assert table["rows"], f"{name}.html: an empty table (headers {headers}) where a sentence should be"
+        for row in table["rows"]:
+            assert len(row) == len(headers), f"{name}.html: row numbers or a ragged row: {headers} / {row}"
+            for header, text in zip(headers, row, strict=True):
+                where = f"{name}.html, column {header!r}: {text[:80]!r}"
+                assert not MISSING_SPELLINGS.search(text), f"{where} spells a missing value"
+                assert not re.fullmatch(r"-?[\d,]+\.0+", text), f"{where} is a count shown as a float"
+                if header not in IDENTIFIERS:
+                    assert not re.fullmatch(r"-?\d{4,}", text), f"{where} lacks thousands separators"
+                if header in SHARES:
+                    assert re.fullmatch(r"\d{1,3}\.\d%|—", text), f"{where} is a share not shown as a percentage"
+                assert not text.endswith(("…", "...")), f"{where} is cut"
+
+
+@pytest.mark.parametrize("name", report_names())
+def test_contents_are_numbered_in_order_and_nested(name: str, reports: Path, watched: Any) -> None:
+    """1, 2, 3 … for the sections, 2.1, 2.2 … for the sub-headings under theirs: as the page's headings run."""
+    page = open_report(watched, reports / f"{name}.html")
+    contents = page.evaluate(
+        """() => [...document.querySelectorAll('nav.todo-toc > ol > li')].map(li => ({
+            number: li.querySelector(':scope > a .todo-toc-number').innerText.trim(),
+            href: li.querySelector(':scope > a').getAttribute('href'),
+            nested: [...li.querySelectorAll(':scope > ol > li > a')].map(a => ({
+                number: a.querySelector('.todo-toc-number').innerText.trim(), href: a.getAttribute('href')})),
+        }))"""
+    )
+    headings = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-RenderedHTMLCommon h2[id], .jp-RenderedHTMLCommon h3[id]')]"
+        ".map(h => [h.tagName.toLowerCase(), '#' + h.id])"
+    )
+    expected, outline = [], []
+    for level, href in headings:
+        if level == "h2" or not outline:
+            outline.append((href, []))
+        else:
+            outline[-1][1].append(href)
+    for number, (href, subsections) in enumerate(outline, start=1):
+        expected.append(
+            {
+                "number": str(number),
+                "href": href,
+                "nested": [{"number": f"{number}.{sub}", "href": h} for sub, h in enumerate(subsections, start=1)],
+            }
+        )
+    assert contents == expected
+    links = [entry["href"] for entry in contents] + [sub["href"] for entry in contents for sub in entry["nested"]]
+    assert len(links) == len(set(links)), f"two contents entries lead to one heading: {links}"
+    if name == "04-task-report":
+        assert any(entry["nested"] for entry in contents), "the task report's sub-heading is nested under its section"
+
+
 @pytest.mark.parametrize("width", [1280, 800])
-@pytest.mark.parametrize("name", ["01-schema", "03-index-usage", "05-explorer"])
+@pytest.mark.parametrize("name", report_names())
 def test_tables_fit_the_page(name: str, width: int, reports: Path, watched: Any) -> None:
-    """The widest reports: the page itself never scrolls sideways; a wide table scrolls inside its own box."""
+    """The page itself never scrolls sideways; a table wider than the window scrolls inside its own box."""
     page = open_report(watched, reports / f"{name}.html", width=width)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name}.html is {overflow} px wider than a {width} px window"
-    spilling = page.locator(".jp-RenderedHTMLCommon table").evaluate_all(
-        "tables => tables.filter(t => t.getBoundingClientRect().right > window.innerWidth + 1).length"
+    boxes = page.locator(".jp-RenderedHTMLCommon table").evaluate_all(
+        """tables => tables.map(t => ({right: t.getBoundingClientRect().right, scrolls: getComputedStyle(t).overflowX,
+                                       hidden: t.scrollWidth - t.clientWidth}))"""
     )
-    assert spilling == 0, f"{spilling} table(s) run off the right edge at {width} px"
+    for box in boxes:
+        assert box["right"] <= width + 1, f"a table runs off the right edge at {width} px: {box}"
+        assert box["hidden"] <= 1 or box["scrolls"] in ("auto", "scroll"), f"a table is cut off at {width} px: {box}"
+
+
+def test_a_long_title_leaves_the_explorers_columns_on_screen(reports: Path, watched: Any) -> None:
+    """The newest task's title holds a long web address: it wraps, shown whole, and every column stays in view at 1280 px."""
+    page = open_report(watched, reports / "05-explorer.html", width=1280)
+    table = page.locator(".jp-RenderedHTMLCommon table").first
+    headers = table.locator("thead th").all_inner_texts()
+    assert [h.strip() for h in headers][-2:] == ["created_at", "updated_at"]
+    title = table.locator("tbody tr").first.locator("td").nth([h.strip() for h in headers].index("title"))
+    assert " ".join(title.inner_text().split()) == LONG_TITLE, "the title is shown whole"
+    hidden = table.evaluate("t => t.scrollWidth - t.clientWidth")
+    assert hidden <= 1, f"the explorer's table hides {hidden} px of columns at 1280 px"
+    last = table.locator("thead th").last.evaluate("th => th.getBoundingClientRect().right")
+    assert last <= 1280, f"the last column ends at {last} px, off a 1280 px window"
