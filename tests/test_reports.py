@@ -298,6 +298,17 @@ def test_report_command_gives_each_report_its_own_parameters(make_database, tmp_
     assert given == {"01-schema": {}, "04-task-report": {"top": 3}}
 
 
+def test_explorer_report_filters_on_a_legacy_priority(make_database, tmp_path: Path) -> None:
+    """`-p priority urgent` on a database that holds 'urgent': the report runs and its page shows those tasks only."""
+    url = make_database("sqlite")
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=60, seed=4, anomalies=True)  # plants 'urgent', 'HIGH', 'Low' and ''
+    result = run_cli("report", "05-explorer", "--database-url", url_text(url), "--output-dir", str(tmp_path), "-p", "priority", "urgent")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "05-explorer.html").read_text()
+    assert "Tasks 1 to 1 of 1, newest first." in html and ">urgent</td>" in html
+
+
 def test_report_command_names_the_failing_cell(make_database, tmp_path: Path) -> None:
     """A database without the tables: the notebook stops at its first query; one line says where and why."""
     url = make_database("sqlite")
