@@ -26,3 +26,7 @@ class MigrationError(TodoDataError):
 
 class QueryError(TodoDataError):
     """The database refused a query: bad SQL, a missing column, or a write through a read-only reader."""
+
+
+class StandbyDatabase(TodoDataError):
+    """A write was asked of a replica that takes none (a hot standby): it belongs on the primary."""

@@ -36,6 +36,7 @@ from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationErro
 from todo_data.models import UTCDateTime, metadata
 from todo_data.resources import shipped_path
 from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url, normalize_url
+from todo_data.standby import require_primary
 
 log = logging.getLogger(__name__)
 
@@ -459,6 +460,7 @@ def _run(database_url: str | URL | None, action: str, target: str, *, purge: boo
         _connect(database_url, if_missing="create" if action == "upgrade" else "refuse") as (url, connection),
         migration_lock(connection, url),
     ):
+        require_primary(url, f"db {action}", connection=connection)
         before = _current_revisions(connection)
         if action == "stamp":
             _require_known_target(target)

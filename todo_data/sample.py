@@ -28,6 +28,7 @@ from todo_data.db import resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES
 from todo_data.settings import mask_url
+from todo_data.standby import require_primary
 
 FIRST_NAMES = (
     "Ada", "Alan", "Amira", "Ana", "Aoife", "Ben", "Bruno", "Carla", "Chen", "Chloe", "Daniel", "Dara", "Elena", "Emeka", "Farah",
@@ -305,6 +306,7 @@ def load_sample(
         raise MigrationError(
             f"{mask_url(url)} is not at head ({', '.join(state.current) or 'no revision'}): run `todo-data db upgrade` first."
         )
+    require_primary(url, "sample")
     show = sys.stderr.isatty() if progress is None else progress
     target = backend_for(url).load_target(url, tuple(TABLES.values()))
     with translate_errors(url), _progress_bar(show) as bar, target:

@@ -110,6 +110,13 @@ class Backend(abc.ABC):
     def tracing(self, url: URL) -> Tracing:
         """The backend's part in a migration trace of ``url``: where it runs, its recorder, danger rule and notes."""
 
+    @abc.abstractmethod
+    def standby_reason(self, connection: Connection) -> str | None:
+        """Why the connected database takes no writes because it is a replica (``a hot standby (...)``), else None.
+
+        Asked by ``todo_data.standby`` before every write command, so a replica refuses with one line naming it.
+        """
+
     # --- the next phase: settings, db and migrations ask these (missing_file: reports already does) --------------
 
     def normalize_url(self, url: URL) -> URL:

@@ -27,6 +27,7 @@ from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import metadata
 from todo_data.settings import backend_of, get_settings, mask_url
+from todo_data.standby import require_primary
 from todo_data.trace.lint import lint_frame
 from todo_data.trace.locks import interval
 from todo_data.trace.records import SET_LOCK_TIMEOUT, Recorder, Statement, error_line
@@ -34,6 +35,12 @@ from todo_data.trace.report import TracedRevision, TraceReport, statement_frames
 from todo_data.trace.tracing import Tracing
 
 EXACT_COUNT_BELOW = 1_000_000  # target tables above this many rows (planner estimate) are not counted exactly
+
+
+PLAN_ON_STANDBY = (
+    "`todo-data db plan` builds its scratch database on the target's server, and a standby can make none: pass --trace-url URL, "
+    "a staging copy at the same revision on a primary, to trace there"
+)
 
 
 def trace(
@@ -80,6 +87,8 @@ def trace(
     script = ScriptDirectory.from_config(_config(script_location))
     notes: list[str] = []
     current = _current(url)
+    if staging is None:
+        require_primary(url, "db plan", instead=PLAN_ON_STANDBY)
     adopted = not current and _adoptable(url)
     if adopted:
         current = (migrations.BASE_REVISION,)

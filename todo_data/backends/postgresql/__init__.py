@@ -131,3 +131,10 @@ class PostgresqlBackend(Backend):
         from todo_data.backends.postgresql.indexes import PostgresIndexes
 
         return PostgresIndexes(dialect.identifier_preparer.quote)
+
+    def standby_reason(self, connection: Connection) -> str | None:
+        import sqlalchemy as sa
+
+        if connection.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one():
+            return "a hot standby (read-only: it replays its primary's WAL)"
+        return None

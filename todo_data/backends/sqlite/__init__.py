@@ -112,3 +112,6 @@ class SqliteBackend(Backend):
         from todo_data.backends.sqlite.indexes import SqliteIndexes
 
         return SqliteIndexes(dialect.identifier_preparer.quote)
+
+    def standby_reason(self, connection: Connection) -> str | None:
+        return None  # a file has no replicas that refuse writes: a copy of it is a database of its own
