@@ -65,6 +65,15 @@ def findings_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{column: row.get(column) for column in FINDING_COLUMNS} for row in ordered], columns=FINDING_COLUMNS, dtype=object)
 
 
+def standby_note(standby: str) -> str:
+    """What a standby's usage counters mean: only the queries run on it, so an index's fate is judged on the primary too."""
+    return (
+        f"This database is {standby}: its usage counters (scans, cache hits, top queries) are the standby's own, counting only "
+        "the queries run on it; the primary's are on the primary. Judge an index unused there too, and run any suggested SQL on "
+        "the primary."
+    )
+
+
 @contextlib.contextmanager
 def read_only_connection(url: URL) -> Iterator[Connection]:
     """The report's one connection: from the read-only engine, in one transaction that is always rolled back."""
@@ -83,6 +92,7 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
     with translate_errors(url), read_only_connection(url) as connection:
         support = backend.index_support(connection.dialect)
         catalog = support.read_catalog(connection)
+        standby = backend.standby_reason(connection) if support.usage_counters else None
         params = canonical_parameters(connection, user_id=canonical_user_id)
         plans = plan_queries(connection, support, params, {t["table"] for t in catalog.tables})
         findings = [found for rule in CHECKS for found in rule(catalog, plans, support)]
@@ -112,7 +122,7 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
         backend=backend.name,
         database=mask_url(url),
         findings=findings_frame(findings),
-        notes=[*catalog.notes, *plans.notes, *what_if_notes],
+        notes=[*catalog.notes, *([standby_note(standby)] if standby else []), *plans.notes, *what_if_notes],
         stats_since=catalog.stats.since if catalog.stats else None,
         indexes=pd.DataFrame(index_rows, columns=INDEX_COLUMNS),
         tables=pd.DataFrame([{c: t.get(c) for c in TABLE_COLUMNS} for t in catalog.tables], columns=TABLE_COLUMNS),
