@@ -369,6 +369,37 @@ def test_a_missing_sqlite_file_stops_a_report_before_any_work(tmp_path: Path) ->
     assert reports.check_parameters("02-migrations", database_url=f"sqlite:///{missing}", apply=True)["apply"] is True
 
 
+def test_reports_database_url_is_read_between_the_given_url_and_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--database-url (or -p database_url) wins; else REPORTS_DATABASE_URL; else DATABASE_URL, which apply=True always takes."""
+    given, replica, primary = "sqlite:////given.db", "sqlite:////replica.db", "sqlite:////primary.db"
+    monkeypatch.setenv("DATABASE_URL", primary)
+    assert reports.reports_database_url(None, apply=False) is None  # unset: the report reads DATABASE_URL
+    monkeypatch.setenv("REPORTS_DATABASE_URL", " ")
+    assert reports.reports_database_url(None, apply=False) is None  # empty counts as unset
+    monkeypatch.setenv("REPORTS_DATABASE_URL", replica)
+    assert reports.reports_database_url(None, apply=False) == replica
+    assert reports.reports_database_url(given, apply=False) == given
+    assert reports.reports_database_url(None, apply=True) is None  # applying migrations writes: the primary
+    assert reports.reports_database_url(given, apply=True) == given
+
+
+def test_report_command_reads_reports_database_url(make_database, tmp_path: Path) -> None:
+    """A report run with both settings reads REPORTS_DATABASE_URL: a missing replica file stops it, named, before any work."""
+    primary = make_database("sqlite")
+    migrations.upgrade(primary)
+    replica = tmp_path / "replica.db"
+    result = run_cli(
+        "report", "04-task-report", "--output-dir", str(tmp_path / "out"),
+        env={"DATABASE_URL": url_text(primary), "REPORTS_DATABASE_URL": f"sqlite:///{replica}"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"todo-data: error: 04-task-report: SQLite database {replica} does not exist: "
+        "run `todo-data db upgrade` (or `make demo`), or name another database (--database-url, REPORTS_DATABASE_URL or DATABASE_URL)."
+    )
+    assert not replica.exists() and not (tmp_path / "out" / "04-task-report.ipynb").exists()
+
+
 def test_a_kernel_in_notebooks_reads_the_projects_embedded_database(monkeypatch: pytest.MonkeyPatch) -> None:
     """JupyterLab starts kernels in notebooks/; the default is still the project's ./data/todo.db, not notebooks/data/."""
     monkeypatch.chdir(ROOT / "notebooks")

@@ -39,9 +39,8 @@ _URLS_GIVEN: list[str] = []
 def _secrets() -> list[str]:
     """Passwords of every URL this run was given, to scrub from anything printed."""
     raw = [*_URLS_GIVEN]
-    secret = get_settings().database_url
-    if secret is not None:
-        raw.append(secret.get_secret_value())
+    settings = get_settings()
+    raw.extend(secret.get_secret_value() for secret in (settings.database_url, settings.reports_database_url) if secret is not None)
     return [secret for text in raw for secret in url_secrets(text)]
 
 

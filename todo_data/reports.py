@@ -205,6 +205,17 @@ def parameters_for(names: list[str], values: Mapping[str, Any]) -> dict[str, dic
     return shares
 
 
+def reports_database_url(database_url: str | None, *, apply: bool) -> str | None:
+    """The URL a report run was given, else REPORTS_DATABASE_URL (a replica for reads), else None (DATABASE_URL).
+
+    A run that applies migrations (``02-migrations`` with ``apply=True``) writes, so it never takes the reports' URL.
+    """
+    configured = get_settings().reports_database_url
+    if database_url is not None or apply or configured is None or not configured.get_secret_value().strip():
+        return database_url
+    return configured.get_secret_value()
+
+
 def _report_database(name: str, database_url: str | None, *, apply: bool) -> str | None:
     """The database a report reads, checked before any work: a malformed URL or a missing SQLite file stops it.
 
@@ -216,7 +227,8 @@ def _report_database(name: str, database_url: str | None, *, apply: bool) -> str
     url = resolve_url(database_url)  # a malformed URL fails here
     if backend_for(url).missing_file(url) and not apply:
         raise ConfigurationError(
-            f"{name}: SQLite database {url.database} does not exist: run `todo-data db upgrade` (or `make demo`), or set DATABASE_URL."
+            f"{name}: SQLite database {url.database} does not exist: run `todo-data db upgrade` (or `make demo`), "
+            "or name another database (--database-url, REPORTS_DATABASE_URL or DATABASE_URL)."
         )
     return database_url
 
@@ -388,6 +400,7 @@ def run_report(
     check_parameters(source.stem, **values)
     # resolved here, in the caller's directory: the kernel runs in notebooks/, where ./data/todo.db is another file
     given = database_url if database_url is None or isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
+    given = reports_database_url(given, apply=bool(values.get("apply")))
     database_url = resolve_url(_report_database(source.stem, given, apply=bool(values.get("apply"))))
     secrets = [str(database_url.password)] if database_url.password else []
     out = Path(output_dir)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
     database_url: SecretStr | None = Field(default=None, description="Where the database is; empty: the embedded SQLite file.")
+    reports_database_url: SecretStr | None = Field(
+        default=None, description="Where `todo-data report` reads (a replica); empty: DATABASE_URL. Migrations never use it."
+    )
     database_echo: bool = Field(default=False, description="Log every SQL statement (with bound values hidden).")
     lock_timeout: str = Field(default="5s", description="PostgreSQL lock_timeout for migrations.")
     statement_timeout: str = Field(default="0", description="PostgreSQL statement_timeout for migrations (0: none).")
