@@ -7,10 +7,18 @@ where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -80,8 +88,9 @@ def drop_pg_database(url: URL) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DATABASE_URL from the caller's shell; no engine outlives its test."""
+    """No DATABASE_URL (or REPORTS_DATABASE_URL) from the caller's shell; no engine outlives its test."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REPORTS_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_ECHO", raising=False)
     yield
     dispose_engines()
@@ -327,3 +336,146 @@ def shared_head_url(head_url: URL) -> URL:
     """A database at head that also holds another application's objects (:func:`add_foreign_objects`)."""
     add_foreign_objects(head_url)
     return head_url
+
+
+# --- a primary and its hot standby, servers of the tests' own (issue 18) -------------------------------------
+
+PG_BIN = Path(os.environ.get("TODO_DATA_PG_BIN", "/usr/lib/postgresql/15/bin"))
+_PRIMARY_SETTINGS = (  # cheap to start, and enough for a streaming replica that answers queries
+    "listen_addresses = '127.0.0.1'",
+    "shared_buffers = 16MB",
+    "fsync = off",
+    "synchronous_commit = off",
+    "full_page_writes = off",
+    "wal_level = replica",
+    "max_wal_senders = 4",
+    "hot_standby = on",
+    "max_connections = 40",
+)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A primary and a hot standby streaming from it: URLs of their ``postgres`` databases (trust auth, user postgres)."""
+
+    primary: URL
+    standby: URL
+
+    def wait_for_replay(self, timeout: float = 60.0) -> None:
+        """Return once the standby has replayed everything the primary has written so far."""
+        with _one_connection(self.primary) as connection:
+            lsn = connection.execute(sa.text("SELECT pg_current_wal_lsn()::text")).scalar_one()
+        deadline = time.monotonic() + timeout
+        with _one_connection(self.standby) as connection:
+            while not connection.execute(sa.text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}).scalar_one():
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the standby did not replay the primary's WAL up to {lsn} within {timeout:.0f} s")
+                time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _one_connection(url: URL) -> Iterator[sa.Connection]:
+    """An autocommit connection of its own, disposed with its engine."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _replica_unavailable() -> str | None:
+    """Why this machine cannot start servers of its own, or None."""
+    missing = [name for name in ("initdb", "pg_ctl", "pg_basebackup") if not (PG_BIN / name).exists()]
+    if missing:
+        return f"no {', '.join(missing)} in {PG_BIN} (the PostgreSQL 15 server package; TODO_DATA_PG_BIN names another folder)"
+    if os.geteuid() != 0 and _user() != "postgres":
+        return "starting PostgreSQL servers needs the postgres user: run the tests as root (runuser) or as postgres"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "runuser is missing (util-linux): it runs the servers as the postgres user"
+    return None
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _as_postgres(*command: str | Path) -> list[str]:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return [*prefix, *(str(part) for part in command)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _postgres_run(*command: str | Path, logs: Path) -> None:
+    """Run a server program as postgres; a failure fails the test with its output and the servers' log tails."""
+    done = subprocess.run(_as_postgres(*command), capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        tails = "".join(
+            f"\n--- {log.name}:\n" + "".join(log.read_text().splitlines(keepends=True)[-15:]) for log in sorted(logs.glob("*.log"))
+        )
+        pytest.fail(f"{Path(str(command[0])).name} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}{tails}")
+
+
+@pytest.fixture(scope="session")
+def replica() -> Iterator[Replica]:
+    """A primary (``initdb``) and a hot standby (``pg_basebackup -R``) in a temporary folder, on free ports.
+
+    Started once per session as the postgres user and stopped (``pg_ctl stop -m fast``) at its end, whatever happened.
+    Skipped with the reason where the server programs are missing, except under TODO_DATA_REQUIRE_SERVERS=1.
+    """
+    problem = _replica_unavailable()
+    if problem:
+        if REQUIRE_SERVERS:
+            pytest.fail(f"TODO_DATA_REQUIRE_SERVERS=1 but {problem}")
+        pytest.skip(problem)
+    root = Path(tempfile.mkdtemp(prefix="todo-data-replica-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    primary_dir, standby_dir = root / "primary", root / "standby"
+    primary_port = standby_port = _free_port()
+    while standby_port == primary_port:
+        standby_port = _free_port()
+    started: list[Path] = []
+    try:
+        _postgres_run(PG_BIN / "initdb", "-D", primary_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", logs=root)
+        settings = [*_PRIMARY_SETTINGS, f"unix_socket_directories = '{root}'"]
+        if (Path(_pkglibdir()) / "pg_stat_statements.so").exists():
+            settings.append("shared_preload_libraries = 'pg_stat_statements'")
+        with (primary_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n".join(settings) + "\n")
+        _postgres_run(
+            PG_BIN / "pg_ctl", "-D", primary_dir, "-l", root / "primary.log", "-o", f"-p {primary_port}", "-w", "start", logs=root
+        )
+        started.append(primary_dir)
+        _postgres_run(
+            PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres",
+            "-D", standby_dir, "-R", "-X", "stream", "-c", "fast", "--no-sync", logs=root,
+        )  # fmt: skip
+        _postgres_run(
+            PG_BIN / "pg_ctl", "-D", standby_dir, "-l", root / "standby.log", "-o", f"-p {standby_port}", "-w", "start", logs=root
+        )
+        started.append(standby_dir)
+        admin = make_url("postgresql+psycopg://postgres@127.0.0.1/postgres")
+        pair = Replica(primary=admin.set(port=primary_port), standby=admin.set(port=standby_port))
+        with _one_connection(pair.standby) as connection:
+            assert connection.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one(), "the standby is not in recovery"
+        yield pair
+    finally:
+        dispose_engines()
+        for data in reversed(started):
+            subprocess.run(
+                _as_postgres(PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"), capture_output=True, timeout=120, check=False
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _pkglibdir() -> str:
+    found = subprocess.run([PG_BIN / "pg_config", "--pkglibdir"], capture_output=True, text=True, check=False)
+    return found.stdout.strip() or "/nonexistent"
