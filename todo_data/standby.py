@@ -17,9 +17,10 @@ from todo_data.settings import mask_url
 
 
 def standby_reason(url: URL, connection: Connection | None = None) -> str | None:
-    """Why ``url`` is a replica that takes no writes (on ``connection``, or a short read-only one), else None.
+    """Why ``url`` is a replica that takes no writes (on ``connection``, or a short one of its own), else None.
 
-    A connection handed in is left as it was found: a transaction the question began is rolled back.
+    A connection handed in is left as it was found: a transaction the question began is rolled back. Without one, the
+    database must exist (callers have read it first): the question runs on a plain connection, as the write would.
     """
     backend = backend_for(url)
     if connection is not None:
@@ -29,7 +30,7 @@ def standby_reason(url: URL, connection: Connection | None = None) -> str | None
         finally:
             if began and connection.in_transaction():
                 connection.rollback()
-    engine = build_engine(url, read_only=True)
+    engine = build_engine(url)
     try:
         with translate_errors(url), engine.connect() as opened:
             return backend.standby_reason(opened)
