@@ -310,6 +310,23 @@ def test_explorer_report_filters_on_a_legacy_priority(make_database, tmp_path: P
     assert "Tasks 1 to 1 of 1, newest first." in html and ">urgent</td>" in html
 
 
+def test_text_parameters_keep_their_text_from_the_command_line() -> None:
+    """`-p text 2024` searches for "2024" and `-p user_id 007` keeps its zeros; numbers stay numbers elsewhere."""
+    pairs = [("text", "2024"), ("user_id", "007"), ("page_size", "5"), ("priority", "None")]
+    assert reports.cli_values(["05-explorer"], pairs) == {"text": "2024", "user_id": "007", "page_size": 5, "priority": None}
+    assert reports.cli_values(["all"], [("top", "5")]) == {"top": 5}
+
+
+def test_explorer_report_searches_for_digits(make_database, tmp_path: Path) -> None:
+    """`todo-data report 05-explorer -p text 2024` runs (it was refused: "parameter text must be Optional[str], not 2024")."""
+    url = make_database("sqlite")
+    migrations.upgrade(url)
+    load_sample(url, users=3, tasks=20, seed=5)
+    result = run_cli("report", "05-explorer", "--database-url", url_text(url), "--output-dir", str(tmp_path), "-p", "text", "2024")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "05-explorer.html").exists()
+
+
 def test_report_command_names_the_failing_cell(make_database, tmp_path: Path) -> None:
     """A database without the tables: the notebook stops at its first query; one line says where and why."""
     url = make_database("sqlite")

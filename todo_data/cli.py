@@ -164,18 +164,15 @@ def _db_plan(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from todo_data import reports
 
-    values = {}
-    for key, value in args.parameter or []:
-        if key in values:
-            raise TodoDataError(f"parameter {key} is given twice")
-        values[key] = reports.coerce_cli_value(value)
-    if "database_url" in values:
-        _URLS_GIVEN.append(str(values["database_url"]))
     names = args.names
     if "all" in names and len(names) > 1:
         raise TodoDataError("report: give 'all' alone, or report names")
     for name in names if names != ["all"] else []:
         reports.notebook_path(name)  # an unknown name fails before anything runs
+    for key, value in args.parameter or []:
+        if key == "database_url":
+            _URLS_GIVEN.append(value)
+    values = reports.cli_values(names, args.parameter or [])
     _require_writable_folder(Path(args.output_dir))
     run = reports.run_reports(
         names, output_dir=args.output_dir, parameters=values, database_url=args.database_url, show_code=args.show_code

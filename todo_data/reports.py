@@ -242,10 +242,34 @@ def _url_secrets(value: Any) -> list[str]:
     return []
 
 
-def coerce_cli_value(text: str) -> Any:
-    """A ``-p KEY VALUE`` string as papermill's command line reads it: None, True/False, int, float or text."""
+TEXT_TYPES = ("str", "Optional[str]")
+
+
+def cli_values(names: list[str], pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """``-p KEY VALUE`` pairs for the named reports, each read by the type its notebooks declare.
+
+    A text parameter keeps its text (``-p text 2024`` searches for "2024", ``-p user_id 007`` keeps its zeros);
+    the rest are read as papermill's command line reads them.
+    """
+    stems = report_names() if names == ["all"] else [notebook_path(name).stem for name in names]
+    declared = {key: parameter.type_name for name in stems for key, parameter in parameters(name).items()}
+    values: dict[str, Any] = {}
+    for key, text in pairs:
+        if key in values:
+            raise ConfigurationError(f"parameter {key} is given twice")
+        values[key] = coerce_cli_value(text, declared.get(key))
+    return values
+
+
+def coerce_cli_value(text: str, type_name: str | None = None) -> Any:
+    """A ``-p KEY VALUE`` string as papermill's command line reads it: None, True/False, int, float or text.
+
+    Given the parameter's declared type, a text parameter stays text (None still spells None for ``Optional[str]``).
+    """
     if text in ("None", "none", "null"):
         return None
+    if type_name in TEXT_TYPES:
+        return text
     if text in ("True", "true"):
         return True
     if text in ("False", "false"):
