@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Annotated
 
+import httpx2
+import nbformat
+import psutil
 import pytest
 import sqlalchemy as sa
+import uvicorn
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from nbclient import NotebookClient
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
@@ -26,6 +38,7 @@ from todo_data.db import (
     get_async_session,
     get_engine,
     get_session,
+    loop_async_engine,
     run_async,
     session_scope,
     translate_errors,
@@ -359,6 +372,215 @@ def test_run_async_runs_a_real_query(make_database: Callable[[str], URL]) -> Non
         return run_async(query())
 
     assert asyncio.run(cell()) == 42
+
+
+# --- async work across event loops ---------------------------------------------------------------
+
+
+def _connections_left(url: URL, *, wait: float = 5) -> int:
+    """Connections still open to the database: its PostgreSQL sessions but this one, or this process's open SQLite files.
+
+    A closed asyncpg connection's server process may take a moment to go, so this waits up to ``wait`` seconds for none.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        if url.get_backend_name() == "postgresql":
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            try:
+                with engine.connect() as connection:
+                    others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    count = int(connection.exec_driver_sql(others).scalar_one())
+            finally:
+                engine.dispose()
+        else:
+            count = sum(1 for file in psutil.Process().open_files() if file.path.startswith(str(url.database)))
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
+
+
+async def _add_user(email: str, engine: sa.ext.asyncio.AsyncEngine | None = None, url: URL | None = None) -> int:
+    """Add a user through an async session and return how many there are."""
+    async with AsyncSession(engine or get_async_engine(url)) as session:
+        session.add(User(email=email))
+        await session.commit()
+        return len((await session.exec(select(User))).all())
+
+
+async def _route(email: str) -> int:
+    """What FastAPI does with ``get_async_session`` for one request; returns the connection's server process id (0 on SQLite)."""
+    dependency = get_async_session()
+    session = await anext(dependency)
+    session.add(User(email=email))
+    await session.commit()
+    connection = await session.connection()
+    pid = int((await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()) if connection.dialect.name == "postgresql" else 0
+    with pytest.raises(StopAsyncIteration):
+        await anext(dependency)
+    return pid
+
+
+def _email() -> str:
+    return f"{uuid.uuid4().hex[:8]}@example.com"
+
+
+def test_the_async_engine_works_in_one_event_loop_after_another(head_url: URL) -> None:
+    """Issue 15.1: each ``asyncio.run`` is a new loop; a connection pooled in the last one cannot serve this one."""
+    assert [asyncio.run(_add_user(_email(), url=head_url)) for _ in range(3)] == [1, 2, 3]
+    engine = get_async_engine(head_url)  # taken outside any loop, used in several
+    assert [asyncio.run(_add_user(_email(), engine)) for _ in range(3)] == [4, 5, 6]
+    assert _connections_left(head_url) == 0
+
+
+def test_get_async_session_in_one_event_loop_after_another(head_url: URL, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", _render(head_url))
+
+    async def two_requests() -> list[int]:
+        return [await _route(_email()), await _route(_email())]
+
+    for _ in range(3):
+        first, second = asyncio.run(two_requests())
+        assert first == second  # within a loop the pooled connection is reused
+    assert _count_users(head_url) == 6
+    assert _connections_left(head_url) == 0  # and closed when its loop shut down
+
+
+def test_loop_async_engine_is_one_per_running_loop(head_url: URL, backend: str) -> None:
+    async def engines() -> tuple[sa.ext.asyncio.AsyncEngine, sa.ext.asyncio.AsyncEngine]:
+        return await loop_async_engine(head_url), await loop_async_engine(head_url)
+
+    first, same = asyncio.run(engines())
+    second, _ = asyncio.run(engines())
+    assert first is same
+    assert (first is not second) if backend == "postgresql" else (first is second is get_async_engine(head_url))
+    assert all(key[2] is None for key in db._ASYNC_ENGINES)  # a finished loop's engine is forgotten
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # asyncpg's "unclosed connection", the case itself
+def test_a_loop_closed_without_shutdown_leaves_no_engine_behind(head_url: URL, backend: str) -> None:
+    """``loop.close()`` without ``shutdown_asyncgens()``: the engine cannot say goodbye, but is dropped and its connection closed."""
+    loop = asyncio.new_event_loop()
+    engine = loop.run_until_complete(loop_async_engine(head_url))
+    loop.run_until_complete(_add_user(_email(), engine))
+    loop.close()
+
+    async def add_in_this_loop() -> int:
+        return await _add_user(_email(), await loop_async_engine(head_url))
+
+    assert asyncio.run(add_in_this_loop()) == 2
+    if backend == "postgresql":
+        assert all(cached is not engine for cached in db._ASYNC_ENGINES.values())
+    del engine, loop
+    gc.collect()
+    assert _connections_left(head_url) == 0
+
+
+def test_run_async_in_cell_after_cell(head_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.1: in Jupyter, code in a cell runs while the kernel's loop runs; each cell's ``run_async`` is a new loop."""
+    monkeypatch.setenv("DATABASE_URL", _render(head_url))
+
+    async def kernel() -> list[int]:
+        engine = get_async_engine()  # a cell's top level: the kernel's loop is running
+        counts = []
+        for _ in range(3):  # three cells
+            counts.append(run_async(_add_user(_email())))
+            counts.append(run_async(_add_user(_email(), engine)))
+            run_async(_route(_email()))
+        return counts
+
+    assert asyncio.run(kernel()) == [1, 2, 4, 5, 7, 8]
+    assert _count_users(head_url) == 9
+    assert _connections_left(head_url) == 0
+
+
+def test_run_async_in_notebook_cells(head_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same in a real kernel, with a top-level ``await`` on the kernel's own loop between the cells."""
+    monkeypatch.setenv("DATABASE_URL", _render(head_url))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))
+    )
+    cells = [
+        "import todo_data as td\n"
+        "from sqlmodel import select\n"
+        "from sqlmodel.ext.asyncio.session import AsyncSession\n"
+        "engine = td.get_async_engine()\n"
+        "async def add(email):\n"
+        "    async with AsyncSession(engine) as session:\n"
+        "        session.add(td.User(email=email))\n"
+        "        await session.commit()\n"
+        "        return len((await session.exec(select(td.User))).all())\n"
+        "print(td.run_async(add('a@example.com')))",
+        "print(td.run_async(add('b@example.com')))",
+        "print(await add('c@example.com'))",
+        "async def route():\n"
+        "    dependency = td.get_async_session()\n"
+        "    session = await anext(dependency)\n"
+        "    count = len((await session.exec(select(td.User))).all())\n"
+        "    await dependency.aclose()\n"
+        "    return count\n"
+        "print(td.run_async(route()))",
+        "print(td.run_async(route()), td.run_async(add('d@example.com')))",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    printed = ["".join(output.get("text", "") for output in cell.outputs).strip() for cell in notebook.cells]
+    assert printed == ["1", "2", "3", "3", "3 4"]
+
+
+def _fastapi_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/users")
+    async def add_user(email: str, session: Annotated[AsyncSession, Depends(get_async_session)]) -> dict[str, int]:
+        session.add(User(email=email))
+        await session.commit()
+        return {"users": len((await session.exec(select(User))).all())}
+
+    return app
+
+
+def test_a_fastapi_app_serves_requests_through_successive_test_clients(head_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.1: a second ``TestClient`` made the first ``get_async_session`` request fail with 500."""
+    monkeypatch.setenv("DATABASE_URL", _render(head_url))
+    app = _fastapi_app()
+    responses = []
+    for _ in range(2):
+        client = TestClient(app, raise_server_exceptions=False)  # each request in a loop of its own
+        responses += [client.post("/users", params={"email": _email()}) for _ in range(2)]
+        with TestClient(app, raise_server_exceptions=False) as client:  # one loop for the block
+            responses += [client.post("/users", params={"email": _email()}) for _ in range(2)]
+    assert [(response.status_code, response.json()) for response in responses] == [(200, {"users": n}) for n in range(1, 9)]
+    assert _connections_left(head_url) == 0
+
+
+def test_uvicorn_pools_a_connection_while_it_serves_and_closes_it_on_shutdown(
+    head_url: URL, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", _render(head_url))
+    app = _fastapi_app()
+    counts, open_while_serving = [], []
+    for _ in range(2):  # a server after a server: each runs its own loop
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
+            thread.start()
+            try:
+                deadline = time.monotonic() + 15
+                while not server.started and thread.is_alive() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert server.started, "uvicorn did not start"
+                with httpx2.Client(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=15) as http:
+                    counts += [http.post("/users", params={"email": _email()}).json()["users"] for _ in range(5)]
+                open_while_serving.append(_connections_left(head_url, wait=0) if backend == "postgresql" else None)
+            finally:
+                server.should_exit = True
+                thread.join(timeout=15)
+        assert not thread.is_alive()
+    assert counts == list(range(1, 11))
+    if backend == "postgresql":  # pooled: fewer connections than requests (the next may come before the last's session closes)
+        assert all(1 <= count <= 2 for count in open_while_serving), open_while_serving
+    assert _connections_left(head_url) == 0
 
 
 # --- connection errors --------------------------------------------------------------------------

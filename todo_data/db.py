@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -174,7 +174,10 @@ def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = Fa
 
 
 _ENGINES: dict[tuple[str, bool, bool], Engine] = {}
-_ASYNC_ENGINES: dict[tuple[str, bool], AsyncEngine] = {}
+# Keyed by URL, echo and the event loop an engine's pool belongs to (None: unpooled, for any loop).
+_AsyncKey = tuple[str, bool, asyncio.AbstractEventLoop | None]
+_ASYNC_ENGINES: dict[_AsyncKey, AsyncEngine] = {}
+_LOOP_CLOSERS: dict[AsyncEngine, tuple[asyncio.AbstractEventLoop, AsyncGenerator[None]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -189,33 +192,95 @@ def get_engine(database_url: str | URL | None = None, *, read_only: bool = False
         return _ENGINES[key]
 
 
+def _build_async_engine(url: URL, echo: bool, *, pooled: bool) -> AsyncEngine:
+    kwargs = _engine_kwargs(url, echo)
+    if backend_of(url) == "sqlite":
+        _prepare_sqlite_file(url, read_only=False)
+    elif not pooled:
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(url, **kwargs)
+    if backend_of(url) == "sqlite":
+        install_sqlite_pragmas(engine.sync_engine)
+    return engine
+
+
 def get_async_engine(database_url: str | URL | None = None) -> AsyncEngine:
-    """The shared async engine (asyncpg or aiosqlite) for the same URL the sync engine uses."""
+    """The shared async engine (asyncpg or aiosqlite) for the same URL the sync engine uses; it works in any event loop.
+
+    A pooled asyncpg connection belongs to the event loop that opened it, so on PostgreSQL this engine keeps none
+    (SQLAlchemy's advice for an engine shared among loops): each connection opens and closes in the loop that uses it.
+    """
     url = async_url(resolve_url(database_url))
     echo = get_settings().database_echo
-    key = (url.render_as_string(hide_password=False), echo)
+    key = (url.render_as_string(hide_password=False), echo, None)
     with _LOCK:
         if key not in _ASYNC_ENGINES:
-            if backend_of(url) == "sqlite":
-                _prepare_sqlite_file(url, read_only=False)
-            engine = create_async_engine(url, **_engine_kwargs(url, echo))
-            if backend_of(url) == "sqlite":
-                install_sqlite_pragmas(engine.sync_engine)
-            _ASYNC_ENGINES[key] = engine
+            _ASYNC_ENGINES[key] = _build_async_engine(url, echo, pooled=False)
         return _ASYNC_ENGINES[key]
 
 
-def dispose_engines() -> None:
-    """Close every cached engine's connections (tests, notebooks that switch databases)."""
+async def loop_async_engine(database_url: str | URL | None = None) -> AsyncEngine:
+    """A pooled async engine for the running event loop only; its connections close when the loop shuts down.
+
+    For work that stays in one loop (a web app's requests): connections are reused instead of opened each time. SQLite
+    files are not pooled, so there it is :func:`get_async_engine`.
+    """
+    url = async_url(resolve_url(database_url))
+    if backend_of(url) == "sqlite":
+        return get_async_engine(database_url)
+    echo = get_settings().database_echo
+    loop = asyncio.get_running_loop()
+    key = (url.render_as_string(hide_password=False), echo, loop)
+    closer = None
     with _LOCK:
-        engines, async_engines = list(_ENGINES.values()), list(_ASYNC_ENGINES.values())
+        _forget_closed_loops()
+        engine = _ASYNC_ENGINES.get(key)
+        if engine is None:
+            engine = _ASYNC_ENGINES[key] = _build_async_engine(url, echo, pooled=True)
+            closer = _dispose_at_loop_shutdown(key, engine)
+            _LOOP_CLOSERS[engine] = (loop, closer)
+    if closer is not None:
+        await anext(closer)  # parks it in this loop, which closes it when it shuts down
+    return engine
+
+
+async def _dispose_at_loop_shutdown(key: _AsyncKey, engine: AsyncEngine) -> AsyncGenerator[None]:
+    """Waits at ``yield`` until its loop closes its async generators (``asyncio.run``, anyio and uvicorn do, before the
+    loop closes), then closes the engine's pooled connections while the loop still runs."""
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if _ASYNC_ENGINES.get(key) is engine:
+                del _ASYNC_ENGINES[key]
+            _LOOP_CLOSERS.pop(engine, None)
+        await engine.dispose()
+
+
+def _forget_closed_loops() -> None:
+    """Drop the engines of loops closed without shutting down their async generators; their connections cannot be
+    closed politely any more, and are closed as they are collected. Call with ``_LOCK`` held."""
+    for engine in [engine for engine, (loop, _closer) in _LOOP_CLOSERS.items() if loop.is_closed()]:
+        del _LOOP_CLOSERS[engine]
+        for key in [key for key, cached in _ASYNC_ENGINES.items() if cached is engine]:
+            del _ASYNC_ENGINES[key]
+        engine.sync_engine.dispose(close=False)
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's connections (tests, notebooks that switch databases).
+
+    A running loop's pooled engine is only forgotten here: it is disposed when its loop shuts down.
+    """
+    with _LOCK:
+        _forget_closed_loops()
+        engines, async_engines = list(_ENGINES.values()), [engine for key, engine in _ASYNC_ENGINES.items() if key[2] is None]
         _ENGINES.clear()
         _ASYNC_ENGINES.clear()
     for engine in engines:
         engine.dispose()
     for async_engine in async_engines:
-        # Pools tied to a finished event loop cannot close gracefully; drop them without awaiting.
-        async_engine.sync_engine.dispose(close=False)
+        async_engine.sync_engine.dispose(close=False)  # unpooled: nothing is kept open
 
 
 @contextlib.contextmanager
@@ -245,8 +310,12 @@ def get_session() -> Iterator[Session]:
 
 
 async def get_async_session() -> AsyncIterator[AsyncSession]:
-    """The async twin of :func:`get_session`: commit in the route; leftovers are rolled back."""
-    maker = async_sessionmaker(get_async_engine(), class_=AsyncSession, expire_on_commit=False)
+    """The async twin of :func:`get_session`: commit in the route; leftovers are rolled back.
+
+    Sessions come from the running loop's pooled engine (:func:`loop_async_engine`), so each request of a web app
+    reuses a connection, and a new loop (a second test client, a notebook cell's ``run_async``) gets its own.
+    """
+    maker = async_sessionmaker(await loop_async_engine(), class_=AsyncSession, expire_on_commit=False)
     async with maker() as session:
         try:
             yield session
