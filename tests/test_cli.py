@@ -327,6 +327,41 @@ def test_reports_on_a_database_without_the_schema(tmp_path: Path) -> None:
     assert_one_clean_error(empty, "has no table", "todo-data db upgrade")
 
 
+def test_a_mistyped_sqlite_folder_is_refused_and_nothing_is_made(tmp_path: Path) -> None:
+    """Issue 15.8: ``db upgrade`` made the folders and a new database; reading a missing file read as an empty one."""
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'todo.db'}"
+    assert_one_clean_error(
+        todo_data("db", "upgrade", "--database-url", url),
+        f"Folder {tmp_path / 'no' / 'such' / 'dir'} does not exist",
+        "create the folder or fix",
+    )
+    for command in (("db", "current"), ("db", "check"), ("summary",)):
+        assert_one_clean_error(todo_data(*command, "--database-url", url), "does not exist, nor does its folder", "create the folder")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "no" / "such" / "dir").mkdir(parents=True)  # the advice, followed
+    assert todo_data("db", "upgrade", "--database-url", url).returncode == 0
+    assert "current: 004" in todo_data("db", "current", "--database-url", url).stdout
+
+
+def test_reading_a_missing_sqlite_file_says_so_and_upgrade_creates_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    for command in (("db", "current"), ("db", "check")):
+        assert_one_clean_error(
+            todo_data(*command, "--database-url", url), f"SQLite database {tmp_path / 'typo.db'} does not exist", "todo-data db upgrade"
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert todo_data("db", "upgrade", "--database-url", url).returncode == 0  # the advice, followed: the folder exists
+    assert "No differences" in todo_data("db", "check", "--database-url", url).stdout
+
+
+def test_the_default_database_folder_is_made_on_a_fresh_checkout(tmp_path: Path) -> None:
+    """``make demo``'s first step: the embedded ./data/todo.db, whose folder is not there yet."""
+    assert_one_clean_error(todo_data("db", "current", cwd=tmp_path), "does not exist", "todo-data db upgrade")
+    assert not (tmp_path / "data").exists()
+    assert todo_data("db", "upgrade", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "data" / "todo.db").is_file()
+
+
 def test_sample_with_anomalies_plants_what_the_task_report_finds(tmp_path: Path) -> None:
     from todo_data import task_report
 

@@ -145,6 +145,18 @@ def test_the_default_engine_is_the_embedded_file_under_the_current_directory(tmp
     assert (tmp_path / "data" / "todo.db").is_file()
 
 
+def test_a_user_given_sqlite_url_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    """Issue 15.8: only the default embedded file's folder is made; elsewhere a missing folder is more likely a typo."""
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'todo.db'}"
+    expected = f"Folder {tmp_path / 'no' / 'such'} does not exist: create the folder or fix the SQLite URL."
+    with pytest.raises(ConnectionFailed) as sync_error:
+        get_engine(url)
+    with pytest.raises(ConnectionFailed) as async_error:
+        get_async_engine(url)
+    assert str(sync_error.value) == str(async_error.value) == expected
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_database_url_from_the_environment_is_used(make_database: Callable[[str], URL], monkeypatch: pytest.MonkeyPatch) -> None:
     url = make_database("sqlite")
     monkeypatch.setenv("DATABASE_URL", _render(url))

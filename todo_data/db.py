@@ -23,7 +23,7 @@ from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_data.errors import ConnectionFailed, MigrationError
-from todo_data.settings import async_url, backend_of, get_settings, mask_text
+from todo_data.settings import async_url, backend_of, default_sqlite_url, get_settings, mask_text
 
 T = TypeVar("T")
 
@@ -35,18 +35,36 @@ def resolve_url(database_url: str | URL | None = None) -> URL:
     return get_settings().url(database_url)
 
 
+def require_sqlite_file(url: URL) -> None:
+    """Refuse to read a SQLite file that is not there: a typo in the path must not read as an empty database."""
+    database = url.database or ""
+    if backend_of(url) != "sqlite" or database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+        return
+    folder = Path(database).parent
+    if folder.is_dir() or _is_default_file(Path(database)):
+        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+    raise ConnectionFailed(
+        f"SQLite database {database} does not exist, nor does its folder {folder}: fix the URL, or create the folder and run `todo-data db upgrade`."
+    )
+
+
+def _is_default_file(path: Path) -> bool:
+    return path.resolve() == Path(default_sqlite_url().database or "")
+
+
 def _prepare_sqlite_file(url: URL, *, read_only: bool) -> None:
-    """Make the embedded database's folder; refuse a read-only open of a file that does not exist."""
+    """Refuse a read-only open of a file that is not there; make a missing folder only for the default embedded file."""
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         return
-    path = Path(database)
-    if read_only and not path.exists():
-        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
-    if not path.parent.exists():
-        if read_only:
-            raise ConnectionFailed(f"Folder {path.parent} does not exist: create it or fix the SQLite URL.")
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only:
+        require_sqlite_file(url)
+        return
+    folder = Path(database).parent
+    if not folder.exists():
+        if not _is_default_file(Path(database)):  # a user's URL: a missing folder is more likely a typo than a wish
+            raise ConnectionFailed(f"Folder {folder} does not exist: create the folder or fix the SQLite URL.")
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_url(url: URL, *, read_only: bool) -> URL:

@@ -31,8 +31,8 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
-from todo_data.db import build_engine, resolve_url, translate_errors
-from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError
+from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
+from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import UTCDateTime, metadata
 from todo_data.resources import shipped_path
 from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url, normalize_url
@@ -284,30 +284,14 @@ def head() -> str:
     return script_directory().get_current_head() or BASE_REVISION
 
 
-def _missing_sqlite_file(url: URL) -> bool:
-    database = url.database or ""
-    return (
-        backend_of(url) == "sqlite"
-        and database not in ("", ":memory:")
-        and not database.startswith("file:")
-        and not Path(database).exists()
-    )
-
-
 @contextlib.contextmanager
-def _connect(database_url: str | URL | None, *, if_missing: str = "empty") -> Iterator[tuple[URL, Connection]]:
-    """A migration connection. A SQLite file that is not there is created only to upgrade it (``if_missing="create"``);
-    reading reads it as the empty database it is (``"empty"``), and anything else is refused (``"refuse"``)."""
+def _connect(database_url: str | URL | None, *, create: bool = False) -> Iterator[tuple[URL, Connection]]:
+    """A migration connection. A SQLite file that is not there is created only to upgrade it; anything else refuses it."""
     url = resolve_url(database_url)
     _require_supported(url)
-    target = url
-    if if_missing != "create" and _missing_sqlite_file(url):
-        if if_missing == "refuse":
-            raise ConnectionFailed(
-                f"SQLite database {url.database} does not exist: run `todo-data db upgrade` to create it, or fix the URL."
-            )
-        target = url.set(database=":memory:")  # a typo in the path must not leave a new file (or folder) behind
-    engine = build_engine(target, for_migrations=True)
+    if not create:
+        require_sqlite_file(url)
+    engine = build_engine(url, for_migrations=True)
     try:
         with translate_errors(url), engine.connect() as connection:
             yield url, connection
@@ -457,7 +441,7 @@ def _adopt_or_refuse(connection: Connection, url: URL) -> bool:
 
 def _run(database_url: str | URL | None, action: str, target: str, *, purge: bool = False) -> MigrationResult:
     with (
-        _connect(database_url, if_missing="create" if action == "upgrade" else "refuse") as (url, connection),
+        _connect(database_url, create=action == "upgrade") as (url, connection),
         migration_lock(connection, url),
     ):
         require_primary(url, f"db {action}", connection=connection)
