@@ -29,7 +29,7 @@ from todo_data.backends.adbc import DRIVER_ERRORS
 from todo_data.backends.stream import TableRead
 from todo_data.db import describe_connection_error, resolve_url
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError
-from todo_data.frames import TaskFilter
+from todo_data.frames import TaskFilter, compile_positional
 from todo_data.models import Task, TaskRelationship, User
 from todo_data.settings import mask_text, mask_url
 
@@ -160,26 +160,9 @@ def _read(name: str, task_filter: TaskFilter, dialect: Dialect) -> TableRead:
         statement = statement.where(sa.exists().where(tasks.c.user_id == table.c.id, *clauses))
     elif clauses and name == "dependencies":
         statement = statement.where(table.c.parent_task_id.in_(sa.select(tasks.c.id).where(*clauses)))
-    sql, values = _compile(statement, dialect)
+    sql, values = compile_positional(statement, None, dialect)
     (key,) = table.primary_key.columns
     return TableRead(sql, values, key.name, arrow_schema(table))
-
-
-def _compile(statement: sa.Select[Any], dialect: Dialect) -> tuple[str, list[Any]]:
-    """SQL with positional placeholders and its values in order, each through its type's bind processor."""
-    compiled = statement.compile(dialect=dialect)
-    state = compiled.construct_expanded_state()
-    processors = {}
-    for name, bind in compiled.binds.items():
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors[name] = processor
-    processors.update(state.processors)  # the elements of expanded IN lists
-    values = []
-    for name in state.positiontup or ():
-        value = state.parameters[name]
-        values.append(processors[name](value) if name in processors and value is not None else value)
-    return state.statement, values
 
 
 def _write(batches: Iterator[pa.RecordBatch], path: Path, schema: pa.Schema, format: str) -> int:

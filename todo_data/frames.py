@@ -79,7 +79,7 @@ def read_frame(
         if clause is None:
             sql, values = str(query), [_bind_value(value, None, dialect) for value in positional]
         else:
-            sql, values = _compile(clause, named, dialect)
+            sql, values = compile_positional(clause, named, dialect)
         table = _read_adbc(url, backend, sql, values)
     else:
         table = _read_sqlalchemy(url, str(query) if clause is None else clause, positional, named)
@@ -119,7 +119,7 @@ def _text_clause(sql: str, params: Mapping[str, Any]) -> sa.TextClause:
     return clause
 
 
-def _compile(clause: ClauseElement, params: Mapping[str, Any] | None, dialect: Dialect) -> tuple[str, list[Any]]:
+def compile_positional(clause: ClauseElement, params: Mapping[str, Any] | None, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL with positional placeholders and the values in order, each through its type's bind processor."""
     compiled = clause.compile(dialect=dialect)
     unknown = sorted(set(params or {}) - set(compiled.binds))
