@@ -4,30 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import re
-import sqlite3
-import subprocess
-import sys
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
-from typing import IO, Any, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
+from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
+from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS, InProcessSqliteReads, install_sqlite_pragmas
+from todo_data.backends.sqlite.files import prepare_file, read_only_url, require_file
 from todo_data.errors import ConnectionFailed, MigrationError
-from todo_data.settings import async_url, backend_of, default_sqlite_url, get_settings, mask_text
+from todo_data.settings import async_url, backend_of, get_settings, mask_text
 
 T = TypeVar("T")
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+__all__ = [  # the SQLite helpers live in todo_data.backends.sqlite; these names stay importable from here
+    "IN_PROCESS_SQLITE_READS",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "InProcessSqliteReads",
+    "install_sqlite_pragmas",
+    "sqlite_child_ended",
+    "start_sqlite_child",
+]
 
 
 def resolve_url(database_url: str | URL | None = None) -> URL:
@@ -37,124 +41,13 @@ def resolve_url(database_url: str | URL | None = None) -> URL:
 
 def require_sqlite_file(url: URL) -> None:
     """Refuse to read a SQLite file that is not there: a typo in the path must not read as an empty database."""
-    database = url.database or ""
-    if backend_of(url) != "sqlite" or database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+    if backend_of(url) != "sqlite":
         return
-    folder = Path(database).parent
-    if folder.is_dir() or _is_default_file(Path(database)):
-        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
-    raise ConnectionFailed(
-        f"SQLite database {database} does not exist, nor does its folder {folder}: fix the URL, or create the folder and run `todo-data db upgrade`."
-    )
-
-
-def _is_default_file(path: Path) -> bool:
-    return path.resolve() == Path(default_sqlite_url().database or "")
-
-
-def _prepare_sqlite_file(url: URL, *, read_only: bool) -> None:
-    """Refuse a read-only open of a file that is not there; make a missing folder only for the default embedded file."""
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return
-    if read_only:
-        require_sqlite_file(url)
-        return
-    folder = Path(database).parent
-    if not folder.exists():
-        if not _is_default_file(Path(database)):  # a user's URL: a missing folder is more likely a typo than a wish
-            raise ConnectionFailed(f"Folder {folder} does not exist: create the folder or fix the SQLite URL.")
-        folder.mkdir(parents=True, exist_ok=True)
+    require_file(url)
 
 
 def _sqlite_url(url: URL, *, read_only: bool) -> URL:
-    if not read_only or not url.database or url.database == ":memory:":
-        return url
-    # mode=ro makes SQLite itself refuse writes: reports cannot change data.
-    return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
-
-
-class InProcessSqliteReads:
-    """Keeps this process's ``sqlite3`` connections from starting while ``read_frame`` reads a file through ADBC here.
-
-    ADBC carries its own copy of SQLite, and POSIX locks belong to the process: when that copy closes a file, every
-    lock the process holds on it is gone, the ``sqlite3`` module's included
-    (https://sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application). So a read counts
-    itself here *before* it looks for descriptors already open on the file, and a new connection waits, after opening
-    its file and before its first statement, until no such read runs: either the read sees the connection's
-    descriptor (and reads from a child process instead), or the connection takes no lock until the read is over.
-    """
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._running = 0
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._condition:
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._running -= 1
-                if not self._running:
-                    self._condition.notify_all()
-
-    def wait(self) -> None:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._running)
-
-
-IN_PROCESS_SQLITE_READS = InProcessSqliteReads()
-
-
-def start_sqlite_child(stderr: IO[bytes], *functions: Callable[..., Any]) -> subprocess.Popen[bytes]:
-    """This Python running the functions' source and calling the last, with pipes for stdin and stdout.
-
-    For work on a SQLite file through ADBC's copy of SQLite, away from this process's ``sqlite3`` connections. The
-    functions import what they need themselves; ``-P`` keeps a module in the working folder from shadowing those imports.
-    """
-    source = "from __future__ import annotations\n" + "\n".join(inspect.getsource(function) for function in functions)
-    command = [sys.executable, "-P", "-c", f"{source}\n{functions[-1].__name__}()\n"]
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
-
-
-def sqlite_child_ended(process: subprocess.Popen[bytes], stderr: IO[bytes], role: str) -> str:
-    """What to say of a child that stopped answering: its exit code and the last line it wrote to stderr."""
-    code = process.wait()
-    stderr.seek(0)
-    lines = stderr.read().decode(errors="replace").strip().splitlines()
-    return f"The SQLite {role} process ended with exit code {code}" + (f": {lines[-1]}" if lines else "")
-
-
-def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: str = "BEGIN", read_only: bool = False) -> None:
-    """Real transactions on SQLite (DDL included), foreign keys, WAL and a busy timeout on each connection."""
-
-    @event.listens_for(engine, "do_connect")
-    def _open(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        connection = dialect.connect(*cargs, **cparams)  # the file is open now, and nothing has run on it yet
-        IN_PROCESS_SQLITE_READS.wait()
-        return connection
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling skips DDL; we issue BEGIN ourselves (SQLAlchemy's recipe).
-        dbapi_connection.isolation_level = None
-        if read_only:  # mode=ro covers this file only: ATTACH could open it again writable
-            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA journal_mode")
-        if cursor.fetchone()[0] not in ("wal", "memory"):
-            with contextlib.suppress(Exception):  # a read-only file keeps its mode
-                cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+    return read_only_url(url) if read_only else url
 
 
 def _engine_kwargs(url: URL, echo: bool) -> dict[str, Any]:
@@ -178,7 +71,7 @@ def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = Fa
     if for_migrations:
         kwargs["poolclass"] = NullPool
     if backend == "sqlite":
-        _prepare_sqlite_file(url, read_only=read_only)
+        prepare_file(url, read_only=read_only)
         url = _sqlite_url(url, read_only=read_only)
     elif backend == "postgresql" and read_only:
         kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
@@ -213,7 +106,7 @@ def get_engine(database_url: str | URL | None = None, *, read_only: bool = False
 def _build_async_engine(url: URL, echo: bool, *, pooled: bool) -> AsyncEngine:
     kwargs = _engine_kwargs(url, echo)
     if backend_of(url) == "sqlite":
-        _prepare_sqlite_file(url, read_only=False)
+        prepare_file(url, read_only=False)
     elif not pooled:
         kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, **kwargs)

@@ -1,4 +1,4 @@
-"""SQLite's file rules: the ``file:`` URIs ADBC opens (read-only, or read-write never creating the file), and
+"""SQLite's file rules: which files an engine may open or create, the ``file:`` URIs ADBC opens (read-only, or read-write never creating the file), and
 whether this process holds a database file open (which decides where ADBC's copy of SQLite may read it)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from todo_data.errors import ConfigurationError, ConnectionFailed
+from todo_data.settings import default_sqlite_url
 
 
 def read_uri(url: URL) -> str:
@@ -57,3 +58,42 @@ def held_open_here(path: Path) -> bool:
             if (status.st_dev, status.st_ino) in files:
                 return True
     return False
+
+
+def require_file(url: URL) -> None:
+    """Refuse to read a file that is not there: a typo in the path must not read as an empty database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).exists():
+        return
+    folder = Path(database).parent
+    if folder.is_dir() or _is_default_file(Path(database)):
+        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+    raise ConnectionFailed(
+        f"SQLite database {database} does not exist, nor does its folder {folder}: fix the URL, or create the folder and run `todo-data db upgrade`."
+    )
+
+
+def _is_default_file(path: Path) -> bool:
+    return path.resolve() == Path(default_sqlite_url().database or "")
+
+
+def prepare_file(url: URL, *, read_only: bool) -> None:
+    """Refuse a read-only open of a file that is not there; make a missing folder only for the default embedded file."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    if read_only:
+        require_file(url)
+        return
+    folder = Path(database).parent
+    if not folder.exists():
+        if not _is_default_file(Path(database)):  # a user's URL: a missing folder is more likely a typo than a wish
+            raise ConnectionFailed(f"Folder {folder} does not exist: create the folder or fix the SQLite URL.")
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def read_only_url(url: URL) -> URL:
+    """The URL opened with ``mode=ro``, so SQLite itself refuses writes: reports cannot change data."""
+    if not url.database or url.database == ":memory:":
+        return url
+    return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})

@@ -13,8 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from todo_data.backends.load import LoadTarget
+from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
+from todo_data.backends.sqlite.engine import SQLITE_BUSY_TIMEOUT_MS
 from todo_data.backends.sqlite.files import write_uri
-from todo_data.db import SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, sqlite_child_ended, start_sqlite_child
+from todo_data.db import describe_connection_error
 from todo_data.errors import ConnectionFailed
 
 

@@ -17,8 +17,10 @@ from sqlalchemy.engine import URL
 
 from todo_data.backends.adbc import DRIVER_ERRORS
 from todo_data.backends.base import DriverError
+from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
+from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS
 from todo_data.backends.sqlite.files import held_open_here, read_uri
-from todo_data.db import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, sqlite_child_ended, start_sqlite_child
+from todo_data.db import describe_connection_error
 from todo_data.errors import ConnectionFailed, QueryError
 
 # The driver infers each column's type from the first batch: large batches make a leading run of NULLs harmless,
@@ -31,7 +33,7 @@ def read_arrow(url: URL, sql: str, values: list[Any]) -> pa.Table:
 
     ADBC carries its own copy of SQLite; closing its connection would drop the POSIX locks that this process's
     ``sqlite3`` connections hold on the same file (a write transaction's included), so while any is open the read
-    runs in a process of its own (see :class:`todo_data.db.InProcessSqliteReads`). A failed query raises the driver's
+    runs in a process of its own (see :class:`todo_data.backends.sqlite.engine.InProcessSqliteReads`). A failed query raises the driver's
     error (or :class:`DriverError` from the child), for the caller to word.
     """
     uri = read_uri(url)

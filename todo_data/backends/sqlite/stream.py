@@ -22,9 +22,11 @@ from sqlalchemy.engine import URL
 
 from todo_data.backends.adbc import DRIVER_ERRORS
 from todo_data.backends.base import DriverError
+from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
+from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS
 from todo_data.backends.sqlite.files import held_open_here, read_uri
 from todo_data.backends.stream import TableRead, conform, parse_utc
-from todo_data.db import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS, describe_connection_error, sqlite_child_ended, start_sqlite_child
+from todo_data.db import describe_connection_error
 from todo_data.errors import ConnectionFailed, QueryError
 
 PAGE_ROWS = 65_536  # rows per page and per batch: a few MB of Arrow, whatever the table's size
