@@ -16,11 +16,11 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo_data.backends import backend_for, find_backend
 from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
 from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS, InProcessSqliteReads, install_sqlite_pragmas
-from todo_data.backends.sqlite.files import prepare_file, read_only_url, require_file
 from todo_data.errors import ConnectionFailed, MigrationError
-from todo_data.settings import async_url, backend_of, get_settings, mask_text
+from todo_data.settings import async_url, get_settings, mask_text
 
 T = TypeVar("T")
 
@@ -41,46 +41,25 @@ def resolve_url(database_url: str | URL | None = None) -> URL:
 
 def require_sqlite_file(url: URL) -> None:
     """Refuse to read a SQLite file that is not there: a typo in the path must not read as an empty database."""
-    if backend_of(url) != "sqlite":
-        return
-    require_file(url)
+    backend = find_backend(url)
+    if backend is not None:
+        backend.require_file(url)
 
 
-def _sqlite_url(url: URL, *, read_only: bool) -> URL:
-    return read_only_url(url) if read_only else url
-
-
-def _engine_kwargs(url: URL, echo: bool) -> dict[str, Any]:
-    """What every engine gets: pre-ping, no bound values in logs or errors, SQLite's busy timeout.
-
-    SQLite files get no pool (opening one costs ~0.1 ms): an idle pooled connection would keep the file open, and
-    ``read_frame`` reads a file this process holds open through a child process, more slowly.
-    """
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
-    if backend_of(url) == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        if url.database not in (None, "", ":memory:") and "mode=memory" not in url.database:
-            kwargs["poolclass"] = NullPool
-    return kwargs
+def _engine_kwargs(echo: bool) -> dict[str, Any]:
+    """What every engine gets: pre-ping, no bound values in logs or errors; its backend adds the rest."""
+    return {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
 
 
 def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = False, echo: bool = False) -> Engine:
     """A new sync engine for ``url``; callers normally want the cached :func:`get_engine`."""
-    backend = backend_of(url)
-    kwargs = _engine_kwargs(url, echo)
+    backend = backend_for(url)
+    url, extra = backend.engine_arguments(url, read_only=read_only)
+    kwargs = {**_engine_kwargs(echo), **extra}
     if for_migrations:
         kwargs["poolclass"] = NullPool
-    if backend == "sqlite":
-        prepare_file(url, read_only=read_only)
-        url = _sqlite_url(url, read_only=read_only)
-    elif backend == "postgresql" and read_only:
-        kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     engine = create_engine(url, **kwargs)
-    if backend == "sqlite":
-        # Migrations rebuild tables (SQLite's 12-step ALTER): foreign keys must be off or a DROP cascades.
-        install_sqlite_pragmas(
-            engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN", read_only=read_only
-        )
+    backend.prepare_engine(engine, read_only=read_only, for_migrations=for_migrations)
     return engine
 
 
@@ -104,14 +83,13 @@ def get_engine(database_url: str | URL | None = None, *, read_only: bool = False
 
 
 def _build_async_engine(url: URL, echo: bool, *, pooled: bool) -> AsyncEngine:
-    kwargs = _engine_kwargs(url, echo)
-    if backend_of(url) == "sqlite":
-        prepare_file(url, read_only=False)
-    elif not pooled:
+    backend = backend_for(url)
+    url, extra = backend.engine_arguments(url, read_only=False)
+    kwargs = {**_engine_kwargs(echo), **extra}
+    if backend.async_pool_per_loop and not pooled:
         kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, **kwargs)
-    if backend_of(url) == "sqlite":
-        install_sqlite_pragmas(engine.sync_engine)
+    backend.prepare_engine(engine.sync_engine, read_only=False, for_migrations=False)
     return engine
 
 
@@ -137,7 +115,7 @@ async def loop_async_engine(database_url: str | URL | None = None) -> AsyncEngin
     files are not pooled, so there it is :func:`get_async_engine`.
     """
     url = async_url(resolve_url(database_url))
-    if backend_of(url) == "sqlite":
+    if not backend_for(url).async_pool_per_loop:
         return get_async_engine(database_url)
     echo = get_settings().database_echo
     loop = asyncio.get_running_loop()
@@ -263,7 +241,8 @@ async def _await(awaitable: Awaitable[T]) -> T:
 def describe_connection_error(exc: BaseException, url: URL) -> str:
     """One line, no password, saying why a connection failed and what to do."""
     text = str(getattr(exc, "orig", None) or exc)
-    where = f"{url.host or 'localhost'}:{url.port or 5432}" if backend_of(url) == "postgresql" else (url.database or "")
+    backend = find_backend(url)
+    where = backend.location(url) if backend is not None else (url.database or "")
     lowered = text.lower()
     if "does not exist" in lowered and "database" in lowered:
         message = f"Database {url.database!r} does not exist on {where}: create it (createdb {url.database}) or fix the URL."

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pyarrow as pa
-    from sqlalchemy.engine import URL, Connection, Dialect
+    from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
@@ -60,6 +60,8 @@ class Backend(abc.ABC):
     """Whether foreign keys are checked only on connections that ask (SQLite's ``PRAGMA foreign_keys``)."""
     foreign_keys_switch: ClassVar[str | None] = None
     """How a connection asks, where :attr:`foreign_keys_per_connection`: the statement, as messages quote it."""
+    async_pool_per_loop: ClassVar[bool]
+    """Whether async engines pool connections per event loop (asyncpg's belong to one loop); else one engine serves all."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -117,7 +119,26 @@ class Backend(abc.ABC):
         Asked by ``todo_data.standby`` before every write command, so a replica refuses with one line naming it.
         """
 
-    # --- the next phase: settings, db and migrations ask these (missing_file: reports already does) --------------
+    # --- engines: db asks these ------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def location(self, url: URL) -> str:
+        """Where the database is, for messages: ``host:port`` or the file (db.describe_connection_error)."""
+
+    def require_file(self, url: URL) -> None:  # noqa: B027  (a hook: servers have no file to miss)
+        """Refuse a database file that is not there, with one line saying what to do (db.require_sqlite_file); nothing by default."""
+
+    @abc.abstractmethod
+    def engine_arguments(self, url: URL, *, read_only: bool) -> tuple[URL, dict[str, Any]]:
+        """The URL to open and the ``create_engine`` keyword arguments this backend adds (db.build_engine).
+
+        May prepare what the engine opens (SQLite: refuse a missing file, make the default file's folder).
+        """
+
+    def prepare_engine(self, engine: Engine, *, read_only: bool, for_migrations: bool) -> None:  # noqa: B027  (a hook)
+        """Session settings every connection of a new engine gets (SQLite's pragmas and BEGIN); nothing by default."""
+
+    # --- the next phase: settings and migrations ask these (missing_file: reports already does) -----------------
 
     def normalize_url(self, url: URL) -> URL:
         """The sync URL for any accepted spelling of this backend (settings.normalize_url)."""
@@ -127,20 +148,8 @@ class Backend(abc.ABC):
         """The async twin of a sync URL, translating driver-only options (settings.async_url)."""
         raise NotImplementedError
 
-    def location(self, url: URL) -> str:
-        """Where the database is, for messages: ``host:port`` or the file (db.describe_connection_error)."""
-        raise NotImplementedError
-
     def missing_file(self, url: URL) -> bool:
         """Whether the URL names a database file that does not exist yet (migrations, reports); False for servers."""
-        raise NotImplementedError
-
-    def engine_arguments(self, url: URL, *, read_only: bool, for_migrations: bool) -> tuple[URL, dict[str, Any]]:
-        """The URL and ``create_engine`` keyword arguments for an engine (db._engine_kwargs, db.build_engine)."""
-        raise NotImplementedError
-
-    def prepare_engine(self, engine: Any, *, read_only: bool, for_migrations: bool) -> None:
-        """Session settings every connection of a new engine gets (SQLite's pragmas and BEGIN; nothing on PostgreSQL)."""
         raise NotImplementedError
 
     def describe_error(self, error: BaseException, url: URL) -> str | None:

@@ -42,6 +42,7 @@ class PostgresqlBackend(Backend):
     naive_utc_timestamps: ClassVar[bool] = False
     enforces_string_length: ClassVar[bool] = True
     foreign_keys_per_connection: ClassVar[bool] = False
+    async_pool_per_loop: ClassVar[bool] = True
 
     def same_database(self, first: URL, second: URL) -> bool:
         def where(url: URL) -> tuple[str, int, str | None]:
@@ -51,6 +52,14 @@ class PostgresqlBackend(Backend):
 
     def missing_file(self, url: URL) -> bool:
         return False
+
+    def location(self, url: URL) -> str:
+        return f"{url.host or 'localhost'}:{url.port or DEFAULT_PORT}"
+
+    def engine_arguments(self, url: URL, *, read_only: bool) -> tuple[URL, dict[str, Any]]:
+        if read_only:  # the server refuses writes in every transaction of the session
+            return url, {"connect_args": {"options": "-c default_transaction_read_only=on"}}
+        return url, {}
 
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pyarrow as pa
-    from sqlalchemy.engine import URL, Connection, Dialect
+    from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
@@ -43,6 +43,7 @@ class SqliteBackend(Backend):
     enforces_string_length: ClassVar[bool] = False
     foreign_keys_per_connection: ClassVar[bool] = True
     foreign_keys_switch: ClassVar[str | None] = "PRAGMA foreign_keys=ON"
+    async_pool_per_loop: ClassVar[bool] = False
 
     def same_database(self, first: URL, second: URL) -> bool:
         return Path(first.database or "").resolve() == Path(second.database or "").resolve()
@@ -50,6 +51,27 @@ class SqliteBackend(Backend):
     def missing_file(self, url: URL) -> bool:
         database = url.database or ""
         return database not in ("", ":memory:") and not Path(database).exists()
+
+    def location(self, url: URL) -> str:
+        return url.database or ""
+
+    def require_file(self, url: URL) -> None:
+        from todo_data.backends.sqlite.files import require_file
+
+        require_file(url)
+
+    def engine_arguments(self, url: URL, *, read_only: bool) -> tuple[URL, dict[str, Any]]:
+        from todo_data.backends.sqlite.engine import engine_arguments
+
+        return engine_arguments(url, read_only=read_only)
+
+    def prepare_engine(self, engine: Engine, *, read_only: bool, for_migrations: bool) -> None:
+        from todo_data.backends.sqlite.engine import install_sqlite_pragmas
+
+        # Migrations rebuild tables (SQLite's 12-step ALTER): foreign keys must be off or a DROP cascades.
+        install_sqlite_pragmas(
+            engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN", read_only=read_only
+        )
 
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from todo_data.backends.sqlite.files import prepare_file, read_only_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -76,3 +79,16 @@ def install_sqlite_pragmas(engine: Engine, *, foreign_keys: bool = True, begin: 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(begin)
+
+
+def engine_arguments(url: URL, *, read_only: bool) -> tuple[URL, dict[str, Any]]:
+    """The busy timeout and no pool for files, the file checked (or its default folder made), ``mode=ro`` when read-only.
+
+    Files get no pool (opening one costs ~0.1 ms): an idle pooled connection would keep the file open, and
+    ``read_frame`` reads a file this process holds open through a child process, more slowly.
+    """
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    if url.database not in (None, "", ":memory:") and "mode=memory" not in url.database:
+        kwargs["poolclass"] = NullPool
+    prepare_file(url, read_only=read_only)
+    return (read_only_url(url) if read_only else url), kwargs
