@@ -17,21 +17,17 @@ from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_data.backends import backend_for, find_backend
-from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
-from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS, InProcessSqliteReads, install_sqlite_pragmas
+from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child  # noqa: F401  (old names, still importable here)
+from todo_data.backends.sqlite.engine import (  # noqa: F401  (old names, still importable here)
+    IN_PROCESS_SQLITE_READS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    InProcessSqliteReads,
+    install_sqlite_pragmas,
+)
 from todo_data.errors import ConnectionFailed, MigrationError
 from todo_data.settings import async_url, get_settings, mask_text
 
 T = TypeVar("T")
-
-__all__ = [  # the SQLite helpers live in todo_data.backends.sqlite; these names stay importable from here
-    "IN_PROCESS_SQLITE_READS",
-    "SQLITE_BUSY_TIMEOUT_MS",
-    "InProcessSqliteReads",
-    "install_sqlite_pragmas",
-    "sqlite_child_ended",
-    "start_sqlite_child",
-]
 
 
 def resolve_url(database_url: str | URL | None = None) -> URL:
