@@ -347,7 +347,9 @@ def test_reading_a_missing_sqlite_file_says_so_and_upgrade_creates_it(tmp_path: 
     url = f"sqlite:///{tmp_path / 'typo.db'}"
     for command in (("db", "current"), ("db", "check")):
         assert_one_clean_error(
-            todo_data(*command, "--database-url", url), f"SQLite database {tmp_path / 'typo.db'} does not exist", "todo-data db upgrade"
+            todo_data(*command, "--database-url", url),
+            f"SQLite database {tmp_path / 'typo.db'} does not exist",
+            "`todo-data db upgrade` given this same database URL",  # a bare upgrade would make ./data/todo.db instead
         )
     assert list(tmp_path.iterdir()) == []
     assert todo_data("db", "upgrade", "--database-url", url).returncode == 0  # the advice, followed: the folder exists

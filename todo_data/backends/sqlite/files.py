@@ -14,6 +14,11 @@ from todo_data.errors import ConfigurationError, ConnectionFailed
 from todo_data.settings import default_sqlite_url
 
 
+def missing_file_advice(database: str) -> str:
+    """What to say of a SQLite file that is not there: create it at this same URL (a bare upgrade makes the default file)."""
+    return f"SQLite database {database} does not exist: create it with `todo-data db upgrade` given this same database URL, or fix the URL."
+
+
 def read_uri(url: URL) -> str:
     """The read-only ``file:`` URI (``mode=ro``) for a SQLite URL; a missing file says how to create it."""
     database = url.database or ""
@@ -24,7 +29,7 @@ def read_uri(url: URL) -> str:
         return f"{without_mode}{'&' if '?' in without_mode else '?'}mode=ro"
     path = Path(database)
     if not path.is_file():
-        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+        raise ConnectionFailed(missing_file_advice(database))
     return f"{path.resolve().as_uri()}?mode=ro"
 
 
@@ -67,7 +72,7 @@ def require_file(url: URL) -> None:
         return
     folder = Path(database).parent
     if folder.is_dir() or _is_default_file(Path(database)):
-        raise ConnectionFailed(f"SQLite database {database} does not exist: run `todo-data db upgrade` to create it, or fix the URL.")
+        raise ConnectionFailed(missing_file_advice(database))
     raise ConnectionFailed(
         f"SQLite database {database} does not exist, nor does its folder {folder}: fix the URL, or create the folder and run `todo-data db upgrade`."
     )
