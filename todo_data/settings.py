@@ -12,20 +12,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from todo_data.backends import backend_names, find_backend
 from todo_data.errors import ConfigurationError
 
 DEFAULT_SQLITE_PATH = Path("data") / "todo.db"
-SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+SUPPORTED_BACKENDS = backend_names()
 
-_SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
-_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
-_BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
 # The password runs to the last ``@`` before the URL ends (at white space): users paste raw ``@``, and a host must
 # never be read from inside a password, even where that hides an ``@`` written raw in a query value as well.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)(?P<password>[^\n]*?)@(?=[^@/?#\s]*(?:[/?#][^@\s]*)?(?:\s|$))")
 # In a password these are URL syntax (``:`` is not: the first ``:`` after the user name starts the password).
 _UNENCODED = re.compile(r"[@/#?]|%(?![0-9A-Fa-f]{2})")
-_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class Settings(BaseSettings):
@@ -71,7 +68,8 @@ def default_sqlite_url() -> URL:
 
 def backend_of(url: URL) -> str:
     """``postgresql``, ``sqlite`` or the URL's own backend name."""
-    return _BACKEND_ALIASES.get(url.get_backend_name(), url.get_backend_name())
+    backend = find_backend(url)
+    return url.get_backend_name() if backend is None else backend.name
 
 
 def parse_url(raw: str | URL) -> URL:
@@ -100,53 +98,20 @@ def _require_encoded_password(text: str) -> None:
         )
 
 
-def _check_postgresql_options(url: URL) -> None:
-    """Port and sslmode are checked here, so a typo gets advice instead of the driver's error."""
-    if url.port is not None and not 0 < url.port < 65536:
-        raise ConfigurationError(f"Port {url.port} in the database URL is not a port: use 1 to 65535 (PostgreSQL's default is 5432).")
-    timeout = url.query.get("connect_timeout")
-    if timeout is not None and not str(timeout).isdigit():
-        raise ConfigurationError(
-            f"connect_timeout={timeout!r} in the database URL is not a whole number of seconds: use e.g. ?connect_timeout=10."
-        )
-    sslmode = url.query.get("sslmode")
-    if sslmode is not None and sslmode not in _SSLMODES:
-        raise ConfigurationError(
-            f"sslmode={sslmode!r} in the database URL is not one of {', '.join(_SSLMODES)}: fix it, e.g. ?sslmode=require."
-        )
-
-
 def normalize_url(raw: str | URL) -> URL:
     """The sync URL for any accepted spelling: ``postgres://``, ``+psycopg2``, ``+asyncpg``, ``sqlite:///rel``."""
     url = parse_url(raw)
-    backend = backend_of(url)
-    if backend not in _SYNC_DRIVERS:
-        return url
-    url = url.set(drivername=_SYNC_DRIVERS[backend])
-    if backend == "postgresql":
-        query = dict(url.query)
-        if "ssl" in query and "sslmode" not in query:  # asyncpg spelling pasted as the sync URL
-            query["sslmode"] = query.pop("ssl")
-        url = url.set(query=query)
-        _check_postgresql_options(url)
-    return url
+    backend = find_backend(url)
+    return url if backend is None else backend.normalize_url(url)
 
 
 def async_url(url: URL) -> URL:
     """The asyncio twin of a sync URL (asyncpg / aiosqlite), translating libpq-only options."""
     url = normalize_url(url)
-    backend = backend_of(url)
-    if backend not in _ASYNC_DRIVERS:
-        raise ConfigurationError(f"No async driver for {backend!r}: todo_data supports {', '.join(SUPPORTED_BACKENDS)}.")
-    url = url.set(drivername=_ASYNC_DRIVERS[backend])
-    if backend == "postgresql":
-        query = dict(url.query)
-        if "sslmode" in query:
-            query["ssl"] = query.pop("sslmode")
-        if "connect_timeout" in query:
-            query["timeout"] = query.pop("connect_timeout")
-        url = url.set(query=query)
-    return url
+    backend = find_backend(url)
+    if backend is None:
+        raise ConfigurationError(f"No async driver for {backend_of(url)!r}: todo_data supports {', '.join(SUPPORTED_BACKENDS)}.")
+    return backend.async_url(url)
 
 
 def url_secrets(text: str) -> list[str]:

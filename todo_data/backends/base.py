@@ -119,7 +119,15 @@ class Backend(abc.ABC):
         Asked by ``todo_data.standby`` before every write command, so a replica refuses with one line naming it.
         """
 
-    # --- engines: db asks these ------------------------------------------------------------------------------------
+    # --- URLs and engines: settings and db ask these ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def normalize_url(self, url: URL) -> URL:
+        """The sync URL for any accepted spelling of this backend, its options checked (settings.normalize_url)."""
+
+    @abc.abstractmethod
+    def async_url(self, url: URL) -> URL:
+        """The async twin of a sync URL, translating driver-only options (settings.async_url)."""
 
     @abc.abstractmethod
     def location(self, url: URL) -> str:
@@ -138,15 +146,7 @@ class Backend(abc.ABC):
     def prepare_engine(self, engine: Engine, *, read_only: bool, for_migrations: bool) -> None:  # noqa: B027  (a hook)
         """Session settings every connection of a new engine gets (SQLite's pragmas and BEGIN); nothing by default."""
 
-    # --- the next phase: settings and migrations ask these (missing_file: reports already does) -----------------
-
-    def normalize_url(self, url: URL) -> URL:
-        """The sync URL for any accepted spelling of this backend (settings.normalize_url)."""
-        raise NotImplementedError
-
-    def async_url(self, url: URL) -> URL:
-        """The async twin of a sync URL, translating driver-only options (settings.async_url)."""
-        raise NotImplementedError
+    # --- the next phase: migrations ask these (missing_file: reports already does) --------------------------------
 
     def missing_file(self, url: URL) -> bool:
         """Whether the URL names a database file that does not exist yet (migrations, reports); False for servers."""

@@ -1,7 +1,7 @@
 """PostgreSQL: psycopg for SQLAlchemy, asyncpg for async, ADBC (libpq, COPY BINARY) for fast reads and bulk loads.
 
 Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``stream`` (export's
-streamed reads), ``load`` (the sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks``
+streamed reads), ``urls`` (the psycopg and asyncpg spellings of a URL, its options checked), ``load`` (the sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks``
 and its scratch database), ``schema`` (read_schema's catalogue queries), ``expressions`` (its SQL for
 ``backends.expressions``).
 """
@@ -52,6 +52,16 @@ class PostgresqlBackend(Backend):
 
     def missing_file(self, url: URL) -> bool:
         return False
+
+    def normalize_url(self, url: URL) -> URL:
+        from todo_data.backends.postgresql.urls import sync_url
+
+        return sync_url(url, self.sync_driver)
+
+    def async_url(self, url: URL) -> URL:
+        from todo_data.backends.postgresql.urls import async_url
+
+        return async_url(url, self.async_driver)
 
     def location(self, url: URL) -> str:
         return f"{url.host or 'localhost'}:{url.port or DEFAULT_PORT}"

@@ -52,6 +52,12 @@ class SqliteBackend(Backend):
         database = url.database or ""
         return database not in ("", ":memory:") and not Path(database).exists()
 
+    def normalize_url(self, url: URL) -> URL:
+        return url.set(drivername=self.sync_driver)
+
+    def async_url(self, url: URL) -> URL:
+        return url.set(drivername=self.async_driver)
+
     def location(self, url: URL) -> str:
         return url.database or ""
 
