@@ -20,6 +20,7 @@ from todo_data.migrations import (
     migration_engine,
     migration_lock,
     offline_url,
+    render_as_batch,
     render_item,
     session_settings,
 )
@@ -39,7 +40,7 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
 def _common_options(dialect_name: str) -> dict[str, Any]:
     return {
         **comparison_options(),  # target_metadata, compare_*, and include_name/include_object: only managed tables
-        "render_as_batch": dialect_name == "sqlite",
+        "render_as_batch": render_as_batch(dialect_name),
         # todo_data's SQLite engines issue a real BEGIN, so DDL there is transactional too.
         "transactional_ddl": True,
         "transaction_per_migration": True,

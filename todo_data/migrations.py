@@ -31,6 +31,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
+from todo_data.backends import find_backend
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import UTCDateTime, metadata
@@ -97,13 +98,20 @@ def offline_url(config: Config) -> URL:
 
 
 def session_settings(dialect_name: str, config: Config) -> list[str]:
-    """SET statements a migration session starts with: PostgreSQL's lock and statement timeouts."""
-    if dialect_name != "postgresql":
+    """Statements a migration session starts with: the backend's lock and statement timeouts (PostgreSQL's SETs)."""
+    backend = find_backend(dialect_name)
+    if backend is None or not backend.session_timeouts:
         return []
     settings = get_settings()
     lock_timeout = config.attributes.get("lock_timeout", settings.lock_timeout)
     statement_timeout = config.attributes.get("statement_timeout", settings.statement_timeout)
-    return [f"SET lock_timeout = '{_pg_interval(lock_timeout)}'", f"SET statement_timeout = '{_pg_interval(statement_timeout)}'"]
+    return backend.session_settings(lock_timeout, statement_timeout)
+
+
+def render_as_batch(dialect_name: str) -> bool:
+    """Whether Alembic alters tables by rebuilding them (batch mode) on this dialect: SQLite's ALTER TABLE cannot do the rest."""
+    backend = find_backend(dialect_name)
+    return backend is not None and backend.render_as_batch
 
 
 def configure_migration_connection(connection: Connection, config: Config) -> None:
@@ -113,13 +121,6 @@ def configure_migration_connection(connection: Connection, config: Config) -> No
         connection.exec_driver_sql(statement)
     if statements and connection.in_transaction():
         connection.commit()
-
-
-def _pg_interval(value: str) -> str:
-    text = str(value).strip()
-    if not text.replace(" ", "").replace(".", "").isalnum():
-        raise ConfigurationError(f"Timeout {text!r} is not a PostgreSQL duration: use e.g. 5s, 500ms or 0.")
-    return text
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
@@ -170,48 +171,13 @@ def _require_supported(url: URL) -> None:
         )
 
 
-# PostgreSQL advisory lock key for "a todo_data migration is running" (any 64-bit constant will do).
-ADVISORY_LOCK_KEY = 0x70D0_DA7A_0001
-
-
-@contextlib.contextmanager
-def migration_lock(connection: Connection, url: URL) -> Iterator[None]:
+def migration_lock(connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
     """Hold the database's migration lock for a whole run: a second run waits, says so, then finds nothing to do.
 
-    PostgreSQL: a session advisory lock. SQLite: an exclusive ``flock`` on the database file (SQLite's
-    own locks are POSIX record locks, which ``flock`` does not touch).
+    The backend's lock: PostgreSQL's session advisory lock, an exclusive ``flock`` on a SQLite file; none elsewhere.
     """
-    if connection.dialect.name == "postgresql":
-        key = {"key": ADVISORY_LOCK_KEY}
-        if not connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), key).scalar_one():
-            log.warning("Another migration is running on %s; waiting for it to finish.", mask_url(url))
-            connection.exec_driver_sql("SET lock_timeout = 0")  # the wait is for the lock, however long the other run takes
-            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), key)
-        connection.commit()
-        try:
-            yield
-        finally:
-            if connection.in_transaction():
-                connection.rollback()
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), key)
-            connection.commit()
-        return
-    database = url.database or ""
-    if connection.dialect.name != "sqlite" or database in ("", ":memory:") or not Path(database).exists():
-        yield
-        return
-    import fcntl
-
-    with open(database, "rb") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning("Another migration is running on %s; waiting for it to finish.", mask_url(url))
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    backend = find_backend(connection.dialect.name)
+    return backend.migration_lock(connection, url) if backend is not None else contextlib.nullcontext()
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -146,22 +146,24 @@ class Backend(abc.ABC):
     def prepare_engine(self, engine: Engine, *, read_only: bool, for_migrations: bool) -> None:  # noqa: B027  (a hook)
         """Session settings every connection of a new engine gets (SQLite's pragmas and BEGIN); nothing by default."""
 
-    # --- the next phase: migrations ask these (missing_file: reports already does) --------------------------------
-
+    @abc.abstractmethod
     def missing_file(self, url: URL) -> bool:
-        """Whether the URL names a database file that does not exist yet (migrations, reports); False for servers."""
-        raise NotImplementedError
+        """Whether the URL names a database file that does not exist yet (reports); False for servers."""
+
+    # --- migration sessions: migrations and alembic/env.py ask these ------------------------------------------------
+
+    def migration_lock(self, connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
+        """Hold the database's migration lock for a whole run (migrations.migration_lock); none by default."""
+        return contextlib.nullcontext()
+
+    def session_settings(self, lock_timeout: str, statement_timeout: str) -> list[str]:
+        """Statements a migration session starts with, where :attr:`session_timeouts` (migrations.session_settings); none by default."""
+        return []
+
+    # --- the next phase ----------------------------------------------------------------------------------------------
 
     def describe_error(self, error: BaseException, url: URL) -> str | None:
         """One line for a driver error this backend recognises (db.describe_connection_error), else None."""
-        raise NotImplementedError
-
-    def migration_lock(self, connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
-        """Hold the database's migration lock for a whole run (migrations.migration_lock)."""
-        raise NotImplementedError
-
-    def session_settings(self, lock_timeout: str, statement_timeout: str) -> list[str]:
-        """Statements a migration session starts with (migrations.session_settings); empty where none apply."""
         raise NotImplementedError
 
     # --- reports: tasks, read_schema (inspect), the index report ---------------------------------------------------

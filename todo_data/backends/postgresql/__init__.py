@@ -1,13 +1,14 @@
 """PostgreSQL: psycopg for SQLAlchemy, asyncpg for async, ADBC (libpq, COPY BINARY) for fast reads and bulk loads.
 
 Its work lives beside this file: ``reads`` (read_frame's transport and its connection cache), ``stream`` (export's
-streamed reads), ``urls`` (the psycopg and asyncpg spellings of a URL, its options checked), ``load`` (the sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks``
+streamed reads), ``migration`` (the advisory migration lock and session timeouts), ``urls`` (the psycopg and asyncpg spellings of a URL, its options checked), ``load`` (the sample loader's COPY target), ``trace`` (the migration trace's recorder of ``pg_locks``
 and its scratch database), ``schema`` (read_schema's catalogue queries), ``expressions`` (its SQL for
 ``backends.expressions``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -122,6 +123,16 @@ class PostgresqlBackend(Backend):
         from todo_data.backends.postgresql.trace import PostgresTracing
 
         return PostgresTracing(url)
+
+    def migration_lock(self, connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
+        from todo_data.backends.postgresql.migration import migration_lock
+
+        return migration_lock(connection, url)
+
+    def session_settings(self, lock_timeout: str, statement_timeout: str) -> list[str]:
+        from todo_data.backends.postgresql.migration import session_settings
+
+        return session_settings(lock_timeout, statement_timeout)
 
     def snapshot(self, connection: Connection) -> Connection:
         return connection.execution_options(isolation_level="REPEATABLE READ")

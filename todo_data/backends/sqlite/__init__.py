@@ -9,6 +9,7 @@ trace's recorder and file copy), ``schema`` (read_schema's catalogue: counts, db
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -78,6 +79,11 @@ class SqliteBackend(Backend):
         install_sqlite_pragmas(
             engine, foreign_keys=not for_migrations, begin="BEGIN IMMEDIATE" if for_migrations else "BEGIN", read_only=read_only
         )
+
+    def migration_lock(self, connection: Connection, url: URL) -> contextlib.AbstractContextManager[None]:
+        from todo_data.backends.sqlite.migration import migration_lock
+
+        return migration_lock(url)
 
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa
