@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -46,6 +49,22 @@ def test_an_unknown_backend_fails_at_lookup_with_one_line_and_no_password(given:
 
 def test_the_registry_holds_the_two_backends() -> None:
     assert backend_names() == ("postgresql", "sqlite")
+
+
+# A backend name compared with a literal, either way round (the grep of issue 16's "done when").
+NAME_COMPARED = re.compile(r"""(==|!=)\s*["'](sqlite|postgresql)["']|["'](sqlite|postgresql)["']\s*(==|!=)""")
+
+
+def test_no_module_outside_the_backends_compares_a_backend_name() -> None:
+    package = Path(migrations.__file__).parent
+    found = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in sorted(package.rglob("*.py"))
+        if "backends" not in path.relative_to(package).parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if NAME_COMPARED.search(line)
+    ]
+    assert found == []
 
 
 def test_same_database(tmp_path) -> None:
