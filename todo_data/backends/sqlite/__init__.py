@@ -1,6 +1,7 @@
 """SQLite: pysqlite for SQLAlchemy, aiosqlite for async, ADBC's own SQLite for fast reads and bulk loads.
 
-Its work lives beside this file: ``files`` (file and ``file:`` URI rules, who holds a file open), ``child`` (the
+Its work lives beside this file: ``files`` (file and ``file:`` URI rules, who holds a file open), ``engine``
+(engine arguments, pragmas, the in-process read guard), ``migration`` (the migration lock), ``child`` (the
 child process that runs ADBC's copy of SQLite away from this process's locks), ``reads`` (read_frame's transport),
 ``stream`` (export's streamed reads), ``load`` (the sample loader's bulk-ingest target), ``trace`` (the migration
 trace's recorder and file copy), ``schema`` (read_schema's catalogue: counts, dbstat, PRAGMAs) and ``expressions``
