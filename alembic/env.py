@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import logging
 from logging.config import fileConfig
-from typing import Any
 
 from alembic import context
-from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection, Engine
 
-from todo_data.migrations import (
-    comparison_options,
-    configure_migration_connection,
-    migration_engine,
-    migration_lock,
-    offline_url,
-    render_as_batch,
-    render_item,
-    session_settings,
-)
+from todo_data.chain import environment_options
+from todo_data.migrations import configure_migration_connection, migration_engine, migration_lock, offline_url, session_settings
 
 config = context.config
 
@@ -33,25 +23,10 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
 log = logging.getLogger("alembic.env")
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
-    return render_item(type_, obj, autogen_context)
-
-
-def _common_options(dialect_name: str) -> dict[str, Any]:
-    return {
-        **comparison_options(),  # target_metadata, compare_*, and include_name/include_object: only managed tables
-        "render_as_batch": render_as_batch(dialect_name),
-        # todo_data's SQLite engines issue a real BEGIN, so DDL there is transactional too.
-        "transactional_ddl": True,
-        "transaction_per_migration": True,
-        "render_item": _render_item,
-    }
-
-
 def run_migrations_offline() -> None:
     """Emit SQL for an explicit range (``alembic upgrade 001:head --sql``) without a database."""
     url = offline_url(config)
-    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **_common_options(url.get_backend_name()))
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **environment_options(url.get_backend_name()))
     with context.begin_transaction():
         for statement in session_settings(url.get_backend_name(), config):
             context.execute(statement)
@@ -60,7 +35,7 @@ def run_migrations_offline() -> None:
 
 def _run_with(connection: Connection) -> None:
     configure_migration_connection(connection, config)
-    context.configure(connection=connection, **_common_options(connection.dialect.name))
+    context.configure(connection=connection, **environment_options(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

@@ -13,8 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection
 
 from todo_data.backends import Backend, backend_for
+from todo_data.chain import comparison_options, managed_tables
 from todo_data.db import get_engine, resolve_url, translate_errors
-from todo_data.migrations import comparison_options, managed_tables
 from todo_data.models import metadata
 from todo_data.settings import mask_url
 

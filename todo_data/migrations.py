@@ -1,7 +1,8 @@
 """Migration control over Alembic: current, head, history, upgrade, downgrade, check, offline SQL, stamp.
 
 Every function returns plain data; the CLI and the notebooks print it. The URL is handed to
-``alembic/env.py`` through ``Config.attributes``, never through the ini file.
+``alembic/env.py`` through ``Config.attributes``, never through the ini file. The chain itself (scripts, revisions
+in order, what is pending, the options of every run) is :mod:`todo_data.chain`'s.
 """
 
 from __future__ import annotations
@@ -24,49 +25,29 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
+from todo_data import chain
 from todo_data.backends import find_backend
+from todo_data.chain import BASE_REVISION, alembic_config, comparison_options, head, include_name, script_directory
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
-from todo_data.models import UTCDateTime, metadata
+from todo_data.models import metadata
 from todo_data.resources import shipped_path
-from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url, normalize_url
+from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url
 from todo_data.standby import require_primary
 
 log = logging.getLogger(__name__)
 
-BASE_REVISION = "001"
 APP_TABLES = ("users", "task", "task_relationships")
 DIALECT_URLS = {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite://"}
 
 
 # --- configuration shared with alembic/env.py -------------------------------------------------
-
-
-def alembic_config(database_url: str | URL | None = None, *, connection: Connection | None = None, stdout: Any = None) -> Config:
-    """An Alembic ``Config`` for the project's revision scripts, bound to a URL or an open connection.
-
-    Built in code, with no ini file to find: the scripts are the installed package's or the checkout's ``alembic/``.
-    """
-    scripts = shipped_path("alembic")
-    if not (scripts / "env.py").is_file():
-        raise MigrationError(
-            f"The revision scripts are missing from {scripts}: reinstall todo-data (pip install --force-reinstall todo-data)."
-        )
-    config = Config(stdout=stdout if stdout is not None else io.StringIO())
-    config.set_main_option("script_location", str(scripts).replace("%", "%%"))
-    config.attributes["configure_logger"] = False
-    if connection is not None:
-        config.attributes["connection"] = connection
-    if database_url is not None:
-        config.attributes["database_url"] = normalize_url(database_url)
-    return config
 
 
 def _x_arguments(config: Config) -> dict[str, str]:
@@ -108,12 +89,6 @@ def session_settings(dialect_name: str, config: Config) -> list[str]:
     return backend.session_settings(lock_timeout, statement_timeout)
 
 
-def render_as_batch(dialect_name: str) -> bool:
-    """Whether Alembic alters tables by rebuilding them (batch mode) on this dialect: SQLite's ALTER TABLE cannot do the rest."""
-    backend = find_backend(dialect_name)
-    return backend is not None and backend.render_as_batch
-
-
 def configure_migration_connection(connection: Connection, config: Config) -> None:
     """Apply :func:`session_settings` to a live migration connection, outside any revision's transaction."""
     statements = session_settings(connection.dialect.name, config)
@@ -121,47 +96,6 @@ def configure_migration_connection(connection: Connection, config: Config) -> No
         connection.exec_driver_sql(statement)
     if statements and connection.in_transaction():
         connection.commit()
-
-
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
-    """Render the project's column types as plain SQLAlchemy types in new revisions."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
-
-
-def managed_tables() -> frozenset[str]:
-    """The tables todo_data owns: the models', Alembic's version table, and any named in ``MANAGED_TABLES``."""
-    return frozenset(metadata.tables) | {"alembic_version"} | frozenset(get_settings().managed_tables)
-
-
-def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-    """Alembic's ``include_name`` hook: reflect only the default schema's managed tables, so every other
-    application's table, view or schema is never drift and no revision touches it."""
-    if type_ == "schema":
-        return name is None
-    if type_ == "table":
-        return parent_names.get("schema_name") is None and name in managed_tables()
-    return True
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic's ``include_object`` hook: the same rule for a reflected table that has no model."""
-    if type_ == "table" and reflected and compare_to is None:
-        return obj.schema is None and name in managed_tables()
-    return True
-
-
-def comparison_options() -> dict[str, Any]:
-    """How the database is compared with the models: one set for alembic/env.py, `db check` and the schema report."""
-    return {
-        "target_metadata": metadata,
-        "compare_type": True,
-        "compare_server_default": True,
-        "render_item": render_item,
-        "include_name": include_name,
-        "include_object": include_object,
-    }
 
 
 def _require_supported(url: URL) -> None:
@@ -240,16 +174,6 @@ class MigrationResult:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def script_directory() -> ScriptDirectory:
-    """The project's revision scripts."""
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def head() -> str:
-    """The newest revision id."""
-    return script_directory().get_current_head() or BASE_REVISION
-
-
 @contextlib.contextmanager
 def _connect(database_url: str | URL | None, *, create: bool = False) -> Iterator[tuple[URL, Connection]]:
     """A migration connection. A SQLite file that is not there is created only to upgrade it; anything else refuses it."""
@@ -263,14 +187,6 @@ def _connect(database_url: str | URL | None, *, create: bool = False) -> Iterato
             yield url, connection
     finally:
         engine.dispose()
-
-
-def _current_revisions(connection: Connection) -> tuple[str, ...]:
-    context = MigrationContext.configure(connection)
-    revisions = tuple(sorted(context.get_current_heads()))
-    if connection.in_transaction():
-        connection.rollback()
-    return revisions
 
 
 def _check_known(revisions: tuple[str, ...], url: URL, connection: Connection) -> None:
@@ -317,12 +233,8 @@ def row_counts(connection: Connection) -> dict[str, int]:
 
 
 def _pending(current: tuple[str, ...]) -> tuple[str, ...]:
-    """Revisions from ``current`` (exclusive) up to head, oldest first."""
-    script = script_directory()
-    upper = script.get_current_head()
-    lower = current[0] if current else None
-    revisions = [rev.revision for rev in script.iterate_revisions(upper, lower)]
-    return tuple(reversed(revisions))
+    """Revisions from ``current`` (exclusive; the first, where a database records several) up to head, oldest first."""
+    return tuple(revision.revision for revision in chain.pending(current[:1]))
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -332,18 +244,14 @@ def history() -> list[RevisionInfo]:
     """Every revision from base to head."""
     script = script_directory()
     heads = set(script.get_heads())
-    revisions = list(script.walk_revisions())
-    revisions.reverse()
     return [
         RevisionInfo(
             revision=rev.revision,
-            down_revision=rev.down_revision
-            if isinstance(rev.down_revision, str) or rev.down_revision is None
-            else ",".join(rev.down_revision),
-            message=(rev.doc or "").strip(),
+            down_revision=chain.down_revision(rev),
+            message=chain.message(rev),
             is_head=rev.revision in heads,
         )
-        for rev in revisions
+        for rev in chain.revisions(script)
     ]
 
 
@@ -369,7 +277,7 @@ def history_frame(database_url: str | URL | None = None) -> pd.DataFrame:
 def status(database_url: str | URL | None = None) -> MigrationState:
     """The database's revision, the head, and the revisions an upgrade would apply."""
     with _connect(database_url) as (url, connection):
-        current = _current_revisions(connection)
+        current = chain.current_revisions(connection)
         _check_known(current, url, connection)
         return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(current))
 
@@ -411,7 +319,7 @@ def _run(database_url: str | URL | None, action: str, target: str, *, purge: boo
         migration_lock(connection, url),
     ):
         require_primary(url, f"db {action}", connection=connection)
-        before = _current_revisions(connection)
+        before = chain.current_revisions(connection)
         if action == "stamp":
             _require_known_target(target)
         if action == "stamp" and not purge:
@@ -447,7 +355,7 @@ def _run(database_url: str | URL | None, action: str, target: str, *, purge: boo
             raise MigrationError(_failed_revision_line(exc, action, connection, url)) from None
         if connection.in_transaction():
             connection.commit()
-        after = _current_revisions(connection)
+        after = chain.current_revisions(connection)
         return MigrationResult(
             database=mask_url(url), before=before, after=after, rows_before=rows_before, rows_after=row_counts(connection), adopted=adopted
         )
@@ -478,7 +386,7 @@ def _failed_revision_line(exc: BaseException, action: str, connection: Connectio
     text = str(getattr(exc, "orig", None) or exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     try:
-        now = ", ".join(_current_revisions(connection)) or "no revision"
+        now = ", ".join(chain.current_revisions(connection)) or "no revision"
     except sa.exc.DBAPIError:
         now = "its previous revision"
     return f"The {action} failed and was rolled back; the database is still at {now} with its data unchanged. Cause: {mask_text(first, url.password if isinstance(url.password, str) else None)}"
@@ -520,7 +428,7 @@ def check(database_url: str | URL | None = None) -> list[str]:
     would hide that ``upgrade`` cannot run on it.
     """
     with _connect(database_url) as (url, connection):
-        _check_known(_current_revisions(connection), url, connection)
+        _check_known(chain.current_revisions(connection), url, connection)
         return _model_differences(connection)
 
 
@@ -667,23 +575,20 @@ def plan(database_url: str | URL | None = None, target: str = "head") -> list[Pe
     url = resolve_url(database_url)
     script = script_directory()
     try:
-        wanted = script.get_revision(target)
+        if script.get_revision(target) is None:  # base: nothing to upgrade to
+            return []
+        revisions = chain.pending(state.current[:1], target, script)
     except CommandError as exc:
         raise MigrationError(_command_error_line(exc, target)) from None
-    if wanted is None:
-        return []
-    order = [info.revision for info in history()]
-    start = order.index(state.current[0]) + 1 if state.current else 0
-    if order.index(wanted.revision) < start - 1:
+    except chain.PastTarget:
         raise ConfigurationError(
             f"{mask_url(url)} is at {state.current[0]}, past {target}: a dry run shows upgrades only; use `todo-data db downgrade` to go back."
-        )
+        ) from None
     pending = []
-    for revision in order[start : order.index(wanted.revision) + 1]:
-        rev = script.get_revision(revision)
-        down = rev.down_revision if isinstance(rev.down_revision, str) or rev.down_revision is None else ",".join(rev.down_revision)
-        text = sql(f"{down or 'base'}:{revision}", dialect=backend_of(url))
-        pending.append(PendingRevision(revision=revision, down_revision=down, message=(rev.doc or "").strip(), sql=text))
+    for rev in revisions:
+        down = chain.down_revision(rev)
+        text = sql(f"{down or 'base'}:{rev.revision}", dialect=backend_of(url))
+        pending.append(PendingRevision(revision=rev.revision, down_revision=down, message=chain.message(rev), sql=text))
     return pending
 
 
@@ -752,10 +657,3 @@ def lint(pending: list[PendingRevision]) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=LINT_COLUMNS)
-
-
-def trace(*args: Any, **kwargs: Any) -> Any:
-    """What each pending statement locks, rewrites and blocks, traced on a scratch copy: see :func:`todo_data.trace.trace`."""
-    from todo_data.trace import trace as _trace  # trace builds on this module
-
-    return _trace(*args, **kwargs)

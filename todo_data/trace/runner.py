@@ -21,11 +21,10 @@ from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 
-from todo_data import migrations
+from todo_data import chain, migrations
 from todo_data.backends import Backend, backend_for, find_backend
 from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
-from todo_data.models import metadata
 from todo_data.settings import backend_of, get_settings, mask_url
 from todo_data.standby import require_primary
 from todo_data.trace.lint import lint_frame
@@ -84,20 +83,20 @@ def trace(
     real_lock_timeout = str(lock_timeout if lock_timeout is not None else get_settings().lock_timeout)
     interval(real_lock_timeout)
 
-    script = ScriptDirectory.from_config(_config(script_location))
+    script = chain.script_directory(script_location)
     notes: list[str] = []
     current = _current(url)
     if staging is None:
         require_primary(url, "db plan", instead=PLAN_ON_STANDBY)
     adopted = not current and _adoptable(url)
     if adopted:
-        current = (migrations.BASE_REVISION,)
+        current = (chain.BASE_REVISION,)
         notes.append(
             f"{mask_url(url)} has no alembic_version but revision {current[0]}'s schema: the upgrade adopts it as {current[0]} first."
         )
     pending = _pending(script, current, target, url)
     if staging is not None:
-        staged = _current(staging) or ((migrations.BASE_REVISION,) if _adoptable(staging) else ())
+        staged = _current(staging) or ((chain.BASE_REVISION,) if _adoptable(staging) else ())
         if staged != current:
             raise ConfigurationError(
                 f"The staging copy {mask_url(staging)} is at {', '.join(staged) or 'no revision'}, the target at "
@@ -105,7 +104,7 @@ def trace(
             )
 
     def config_for(connection: Connection | None = None) -> Config:
-        return _config(script_location, connection)
+        return chain.alembic_config(connection=connection, script_location=script_location)
 
     statements: list[Statement] = []
     revisions: list[TracedRevision] = []
@@ -181,24 +180,14 @@ def trace(
 def _pending(script: ScriptDirectory, current: tuple[str, ...], target: str, url: URL) -> list[tuple[str, str | None, str]]:
     """(revision, down revision, message) of each revision from ``current`` (exclusive) up to ``target``, oldest first."""
     try:
-        for revision in current:
-            script.get_revision(revision)
-        wanted = script.get_revision(target)
+        revisions = chain.pending(current, target, script)
     except CommandError as exc:
         raise MigrationError(f"{mask_url(url)}: {str(exc).splitlines()[0]}: the trace needs revisions this project knows.") from None
-    if len(current) > 1:
-        raise MigrationError(f"{mask_url(url)} has several heads ({', '.join(current)}): merge them before tracing.")
-    order = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    start = order.index(current[0]) + 1 if current else 0
-    stop = order.index(wanted.revision) + 1 if wanted is not None else 0
-    if stop < start:
-        raise ConfigurationError(f"{mask_url(url)} is at {current[0]}, past {target}: the trace shows upgrades only.")
-    pending = []
-    for revision in order[start:stop]:
-        rev = script.get_revision(revision)
-        down = rev.down_revision if isinstance(rev.down_revision, str) or rev.down_revision is None else ",".join(rev.down_revision)
-        pending.append((revision, down, (rev.doc or "").strip()))
-    return pending
+    except chain.SeveralHeads:
+        raise MigrationError(f"{mask_url(url)} has several heads ({', '.join(current)}): merge them before tracing.") from None
+    except chain.PastTarget:
+        raise ConfigurationError(f"{mask_url(url)} is at {current[0]}, past {target}: the trace shows upgrades only.") from None
+    return [(rev.revision, chain.down_revision(rev), chain.message(rev)) for rev in revisions]
 
 
 def _trace_pending(
@@ -246,14 +235,6 @@ def _session_timeout_after(statements: list[Statement], timeout: str) -> str:
     return timeout
 
 
-def _config(script_location: str | Path | None, connection: Connection | None = None) -> Config:
-    """The project's Alembic config, or one pointing at another folder of revision scripts."""
-    config = migrations.alembic_config(connection=connection)
-    if script_location is not None:
-        config.set_main_option("script_location", str(Path(script_location).resolve()).replace("%", "%%"))
-    return config
-
-
 def _run_alembic(connection: Connection, config: Config, script: ScriptDirectory, destination: str, recorder: Recorder | None) -> None:
     """Upgrade to ``destination`` inside the connection's open transaction: Alembic sees it as external and never commits."""
 
@@ -264,13 +245,7 @@ def _run_alembic(connection: Connection, config: Config, script: ScriptDirectory
 
     with EnvironmentContext(config, script, fn=upgrade, destination_rev=destination, as_sql=False) as environment:
         # The options env.py gives every online run that shape the SQL (batch mode on SQLite, transactional DDL).
-        environment.configure(
-            connection=connection,
-            target_metadata=metadata,
-            render_as_batch=backend_for(connection.dialect.name).render_as_batch,
-            transactional_ddl=True,
-            render_item=migrations.render_item,
-        )
+        environment.configure(connection=connection, **chain.run_options(connection.dialect.name))
         if recorder is not None:
             environment.get_context().autocommit_block = recorder.autocommit_block  # type: ignore[method-assign]
         environment.run_migrations()
@@ -401,16 +376,16 @@ def _fill_scratch(scratch: URL, current: tuple[str, ...], tasks: int, users: int
     """Sample rows shaped for the scratch's revision: loaded at head, then downgraded (downgrades keep the data)."""
     if not tasks:
         return 0
-    known = [info.revision for info in migrations.history()]
+    known = [revision.revision for revision in chain.revisions()]
     if not current or current[0] not in known:
         notes.append(
             f"No sample data: the target is at {current[0] if current else 'no revision'}, where todo_data cannot load sample rows."
         )
         return 0
-    from todo_data import sample
+    from todo_data import sample  # the loader and its Arrow only when a scratch is filled
     from todo_data.db import get_engine
 
-    project_head = migrations.head()
+    project_head = chain.head()
     if current[0] != project_head:
         migrations.upgrade(scratch, project_head)
     sample.load_sample(scratch, users=users or max(1, tasks // 10), tasks=tasks, progress=False)
