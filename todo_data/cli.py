@@ -74,6 +74,16 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
+    if not args.accept_data_loss:
+        from todo_data.impact import data_loss
+
+        losses = data_loss(args.database_url, args.revision)
+        if losses:
+            named = "; ".join(item.message for item in losses)
+            raise TodoDataError(
+                f"The downgrade to {args.revision} would destroy stored data ({named}): nothing was changed; back the data up "
+                "and pass --accept-data-loss to downgrade anyway."
+            )
     _print_result(migrations.downgrade(args.revision, args.database_url))
     return 0
 
@@ -146,8 +156,10 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _db_plan(args: argparse.Namespace) -> int:
+    from todo_data.impact import findings_text, impact
     from todo_data.trace import trace
 
+    findings = impact(args.database_url, args.revision)
     if args.trace_url:
         _URLS_GIVEN.append(args.trace_url)
     migration_log = logging.getLogger("alembic.runtime.migration")
@@ -157,8 +169,11 @@ def _db_plan(args: argparse.Namespace) -> int:
         report = trace(args.database_url, trace_url=args.trace_url, target=args.revision, sample_tasks=args.sample_tasks)
     finally:
         migration_log.setLevel(level)
+    print(findings_text(findings))
+    print()
     print(report.to_text())
-    return 1 if args.strict and not report.strict_failures().empty else 0
+    failing = not report.strict_failures().empty or any(item.blocks for item in findings)
+    return 1 if args.strict and failing else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -244,7 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("upgrade", _db_upgrade, "upgrade the database (default: to head)").add_argument("revision", nargs="?", default="head")
-    add("downgrade", _db_downgrade, "downgrade the database to REVISION (e.g. 001)").add_argument("revision")
+    downgrade = add("downgrade", _db_downgrade, "downgrade the database to REVISION (e.g. 001); refuses to destroy stored data")
+    downgrade.add_argument("revision")
+    downgrade.add_argument(
+        "--accept-data-loss", action="store_true", help="downgrade even where a revision's downgrade destroys stored values or rows"
+    )
     add("current", _db_current, "show the database's revision and what is pending")
     add("history", _db_history, "list the revisions")
     add("check", _db_check, "compare the database with the models (exit 1 on differences)")
@@ -265,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--trace-url", metavar="URL", default=None, help="trace on this staging copy instead of a scratch database")
     plan.add_argument("--sample-tasks", type=int, default=0, metavar="N", help="fill the scratch database with N sample tasks")
     plan.add_argument(
-        "--strict", action="store_true", help="exit 1 when a statement blocks reads on a table with rows and no lock_timeout is set"
+        "--strict",
+        action="store_true",
+        help="exit 1 when a statement blocks reads on a table with rows and no lock_timeout is set, when a step fails on the "
+        "stored data, or when it destroys data the revision does not acknowledge (acknowledge_data_loss)",
     )
 
     sample = commands.add_parser("sample", help="load generated sample data", description="Load deterministic sample data.")

@@ -160,6 +160,13 @@ class Backend(abc.ABC):
         """Statements a migration session starts with, where :attr:`session_timeouts` (migrations.session_settings); none by default."""
         return []
 
+    # --- the data impact: reads of the target before a migration runs ----------------------------------------------
+
+    def measuring(self, connection: Connection, timeout_seconds: float) -> contextlib.AbstractContextManager[None]:
+        """One read-only transaction on ``connection`` whose queries each give up after ``timeout_seconds``, rolled back
+        at the end (todo_data.impact); by default a plain transaction with no timeout."""
+        return _plain_transaction(connection)
+
     # --- the next phase ----------------------------------------------------------------------------------------------
 
     def describe_error(self, error: BaseException, url: URL) -> str | None:
@@ -202,6 +209,15 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def index_support(self, dialect: Dialect) -> IndexSupport:
         """The backend's part in an index report (catalogue, plans, fixes), quoting identifiers as ``dialect`` does."""
+
+
+@contextlib.contextmanager
+def _plain_transaction(connection: Connection) -> Iterator[None]:
+    with connection.begin() as transaction:
+        try:
+            yield
+        finally:
+            transaction.rollback()
 
 
 class DriverError(Exception):

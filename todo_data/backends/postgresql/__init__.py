@@ -119,6 +119,11 @@ class PostgresqlBackend(Backend):
 
         return PostgresLoadTarget(url, tables)
 
+    def measuring(self, connection: Connection, timeout_seconds: float) -> contextlib.AbstractContextManager[None]:
+        from todo_data.backends.postgresql.measure import measuring
+
+        return measuring(connection, timeout_seconds)
+
     def tracing(self, url: URL) -> Tracing:
         from todo_data.backends.postgresql.trace import PostgresTracing
 

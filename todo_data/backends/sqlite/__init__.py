@@ -113,6 +113,11 @@ class SqliteBackend(Backend):
 
         return SqliteLoadTarget(url, tables)
 
+    def measuring(self, connection: Connection, timeout_seconds: float) -> contextlib.AbstractContextManager[None]:
+        from todo_data.backends.sqlite.measure import measuring
+
+        return measuring(connection, timeout_seconds)
+
     def tracing(self, url: URL) -> Tracing:
         from todo_data.backends.sqlite.trace import SqliteTracing
 

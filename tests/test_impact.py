@@ -1,0 +1,234 @@
+"""The data impact (todo_data.impact): each rule's count and examples measured on real databases before anything runs,
+with test-only revisions written in a temporary copy of the project; db plan --strict and db downgrade on top."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import run_sql
+from project_copy import ProjectCopy
+from sqlalchemy.engine import URL
+
+from todo_data import dispose_engines, migrations
+from todo_data.impact import impact
+from todo_data.sample import load_sample
+
+CHANGES_UP = """
+with op.batch_alter_table("task") as batch_op:
+    batch_op.drop_column("description")
+    batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(20))
+    batch_op.create_unique_constraint("uq_task_title", ["title"])
+    batch_op.create_check_constraint("priority_known", "priority IN ('low', 'medium', 'high')")
+    batch_op.create_foreign_key("fk_task_user_again", "users", ["user_id"], ["id"])
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("name", existing_type=sa.String(255), nullable=False)
+"""
+CHANGES_DOWN = """
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("name", existing_type=sa.String(255), nullable=True)
+with op.batch_alter_table("task") as batch_op:
+    batch_op.drop_constraint("fk_task_user_again", type_="foreignkey")
+    batch_op.drop_constraint("ck_task_priority_known", type_="check")
+    batch_op.drop_constraint("uq_task_title", type_="unique")
+    batch_op.alter_column("title", existing_type=sa.String(20), type_=sa.String(200))
+    batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
+"""
+DROP_DESCRIPTION = """
+with op.batch_alter_table("task") as batch_op:
+    batch_op.drop_column("description")
+"""
+ADD_DESCRIPTION = """
+with op.batch_alter_table("task") as batch_op:
+    batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
+"""
+MEASURE = """
+import dataclasses, json, sys
+from todo_data.impact import impact
+found = impact(sys.argv[1] if len(sys.argv) > 1 else {url!r})
+print(json.dumps([{{**{{k: v for k, v in dataclasses.asdict(f).items() if k != "detail"}}, "examples": list(f.examples)}} for f in found], default=str))
+"""
+
+
+def fingerprint(url: URL) -> str:
+    """Every table's schema and rows, hashed: what a read-only measurement must leave as it was."""
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(url.database or "") as connection:
+            return hashlib.sha256("\n".join(connection.iterdump()).encode()).hexdigest()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            run = connection.exec_driver_sql
+            tables = [name for (name,) in run("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+            parts = [
+                str(
+                    run(
+                        "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable FROM information_schema.columns "
+                        "WHERE table_schema = 'public' ORDER BY 1, 2"
+                    ).all()
+                ),
+                str(
+                    run(
+                        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1"
+                    ).all()
+                ),
+            ]
+            parts += [
+                str(run(f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{t}\" t").one())
+                for t in tables
+            ]
+            return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    finally:
+        engine.dispose()
+
+
+def scalar(url: URL, sql: str) -> object:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(sql).scalar()
+    finally:
+        engine.dispose()
+
+
+def ids(url: URL, sql: str) -> list[object]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.exec_driver_sql(sql).all()]
+    finally:
+        engine.dispose()
+
+
+def planted(make_database: Callable[[str], URL], backend: str) -> URL:
+    """A database at head with sample rows and the problems each rule looks for planted in them."""
+    url = make_database(backend)
+    migrations.upgrade(url)
+    load_sample(url, users=12, tasks=150, seed=3, progress=False)
+    dispose_engines()
+    if backend == "postgresql":
+        run_sql(url, "ALTER TABLE task DROP CONSTRAINT fk_task_user_id_users")  # so orphans can exist for the new key to meet
+    orphaned = ids(url, "SELECT user_id FROM task GROUP BY user_id ORDER BY count(*), user_id LIMIT 1")[0]
+    run_sql(
+        url,
+        "UPDATE task SET priority = 'urgent' WHERE id IN (3, 7, 11, 19)",
+        "UPDATE task SET title = 'Same title' WHERE id IN (20, 21, 22)",
+        "UPDATE task SET description = NULL WHERE id % 4 = 0",
+        "UPDATE users SET name = NULL WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 2)",
+        f"DELETE FROM users WHERE id = '{orphaned}'",  # SQLite: plain connections do not enforce foreign keys
+    )
+    return url
+
+
+def by_rule(found: list[dict]) -> dict[str, dict]:
+    return {item["rule"]: item for item in found if item["severity"] != "info"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_each_rule_counts_what_the_revision_meets_and_nothing_changes(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = planted(make_database, backend)
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(CHANGES_UP, CHANGES_DOWN)
+    before = fingerprint(url)
+
+    found = by_rule(project.python(MEASURE.format(url=url.render_as_string(hide_password=False))))
+
+    assert fingerprint(url) == before, "the measurement is read-only"
+    assert set(found) == {"dropped-column", "narrower-type", "unique", "check", "foreign-key", "not-null", "downgrade-cannot-restore"}
+    assert all(item["revision"] == "005" for item in found.values())
+
+    described = ids(url, "SELECT id FROM task WHERE description IS NOT NULL ORDER BY id")
+    dropped = found["dropped-column"]
+    assert (dropped["severity"], dropped["table"], dropped["column"]) == ("data-loss", "task", "description")
+    assert dropped["count"] == len(described) and dropped["examples"] == described[:5]
+    assert not dropped["acknowledged"] and "acknowledge_data_loss" in dropped["fix"]
+
+    restore = found["downgrade-cannot-restore"]
+    assert restore["count"] == len(described) and restore["column"] == "description"
+
+    long_titles = ids(url, "SELECT id FROM task WHERE length(title) > 20 ORDER BY id")
+    narrower = found["narrower-type"]
+    assert narrower["count"] == len(long_titles) > 0 and narrower["examples"] == long_titles[:5]
+    assert narrower["severity"] == ("fails" if backend == "postgresql" else "warning")
+
+    duplicated = ids(url, "SELECT id FROM task WHERE title IN (SELECT title FROM task GROUP BY title HAVING count(*) > 1) ORDER BY id")
+    assert found["unique"]["count"] == len(duplicated) >= 3 and found["unique"]["examples"] == duplicated[:5]
+
+    violating = ids(url, "SELECT id FROM task WHERE priority NOT IN ('low', 'medium', 'high') ORDER BY id")
+    assert found["check"]["count"] == len(violating) >= 4 and found["check"]["examples"] == violating[:5]
+
+    orphans = ids(url, "SELECT id FROM task WHERE user_id NOT IN (SELECT id FROM users) ORDER BY id")
+    assert found["foreign-key"]["count"] == len(orphans) > 0 and found["foreign-key"]["examples"] == orphans[:5]
+
+    nameless = ids(url, "SELECT id FROM users WHERE name IS NULL ORDER BY id")
+    assert found["not-null"]["count"] == len(nameless) >= 2 and found["not-null"]["examples"] == nameless[:5]
+
+
+def test_a_database_at_head_has_nothing_to_measure(head_url: URL) -> None:
+    assert impact(head_url) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_plan_strict_fails_on_data_loss_unless_the_revision_acknowledges_it(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = make_database(backend)
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=40, seed=1, progress=False)
+    dispose_engines()
+    text = url.render_as_string(hide_password=False)
+    described = int(scalar(url, "SELECT count(*) FROM task WHERE description IS NOT NULL"))
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(DROP_DESCRIPTION, ADD_DESCRIPTION)
+    before = fingerprint(url)
+
+    strict = project.cli("db", "plan", "--strict", "--database-url", text)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert f"drops task.description, which holds {described:,} non-null values" in strict.stdout
+    assert "Data impact" in strict.stdout.split("Migration safety report")[0], "the impact comes above the lock trace"
+    assert project.cli("db", "plan", "--database-url", text).returncode == 0, "without --strict the plan only reports"
+
+    project.add_revision(DROP_DESCRIPTION, ADD_DESCRIPTION, header='acknowledge_data_loss = ["task.description"]')
+    acknowledged = project.cli("db", "plan", "--strict", "--database-url", text)
+    assert acknowledged.returncode == 0, acknowledged.stdout + acknowledged.stderr
+    assert "[acknowledged by the revision]" in acknowledged.stdout
+    assert fingerprint(url) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_downgrade_refuses_to_destroy_stored_data_without_the_flag(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = make_database(backend)
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=40, seed=1, progress=False)
+    dispose_engines()
+    text = url.render_as_string(hide_password=False)
+    dependencies = int(scalar(url, "SELECT count(*) FROM task_relationships"))
+    assert dependencies > 0
+    project = ProjectCopy.make(tmp_path)
+    before = fingerprint(url)
+
+    refused = project.cli("db", "downgrade", "002", "--database-url", text)
+    assert refused.returncode == 1
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("todo-data: error: ")
+    assert f"drops table task_relationships, which holds {dependencies} rows" in lines[0] and "--accept-data-loss" in lines[0]
+    assert fingerprint(url) == before
+
+    assert project.cli("db", "downgrade", "003", "--database-url", text).returncode == 0, "a downgrade that keeps the data runs"
+    accepted = project.cli("db", "downgrade", "002", "--accept-data-loss", "--database-url", text)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "revision: 003 -> 002" in accepted.stdout

@@ -1,0 +1,187 @@
+"""``impact()``: which revisions would run on a database, what each changes (recorded, not run), and what those changes
+meet in the stored data, read in one read-only transaction with a statement timeout."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL
+
+from todo_data import migrations
+from todo_data.backends import backend_for
+from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
+from todo_data.errors import MigrationError, TodoDataError
+from todo_data.impact.changes import Change, acknowledged, record
+from todo_data.impact.finding import Finding
+from todo_data.impact.reader import NotMeasured, Reader
+from todo_data.impact.rules import RULES
+from todo_data.settings import mask_url
+from todo_data.standby import require_primary
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+def impact(
+    database_url: str | URL | None = None,
+    target: str = "head",
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    script_location: str | Path | None = None,
+) -> list[Finding]:
+    """What the revisions between the database's revision and ``target`` would do to its stored data, measured now.
+
+    Upwards (``target`` ahead, default head): each pending revision's ``upgrade()`` and, for what it could not give back,
+    its ``downgrade()``. Downwards (``target`` behind, as ``db downgrade``): each ``downgrade()`` that would run. The
+    revisions' operations are recorded offline (nothing runs); the data is read in one read-only transaction whose
+    statements each stop after ``timeout`` seconds. Nothing in the database changes.
+    """
+    url = resolve_url(database_url)
+    backend = backend_for(url)
+    require_sqlite_file(url)
+    config = migrations.alembic_config()
+    if script_location is not None:
+        config.set_main_option("script_location", str(Path(script_location).resolve()).replace("%", "%%"))
+    script = ScriptDirectory.from_config(config)
+    engine = build_engine(url, read_only=True)
+    try:
+        with translate_errors(url), engine.connect() as connection:
+            current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+            if connection.in_transaction():
+                connection.rollback()
+            steps = _steps(script, current, target, url)
+            findings: list[Finding] = []
+            if not steps:
+                return findings
+            with backend.measuring(connection, timeout):
+                reader = Reader(connection, backend)
+                for revision, direction in steps:
+                    findings.extend(_measure_revision(revision, direction, reader))
+            return findings
+    finally:
+        engine.dispose()
+
+
+def _steps(script: ScriptDirectory, current: tuple[str, ...], target: str, url: URL) -> list[tuple[Script, str]]:
+    """The revisions that would run from ``current`` to ``target``, in run order, each with ``upgrade`` or ``downgrade``."""
+    try:
+        for revision in current:
+            script.get_revision(revision)
+        if len(current) > 1:
+            raise MigrationError(f"{mask_url(url)} has several heads ({', '.join(current)}): merge them first.")
+        if _is_behind(script, current, target):
+            found = script.iterate_revisions(current[0], _resolve_relative(script, current[0], target), select_for_downgrade=True)
+            return [(revision, "downgrade") for revision in found if isinstance(revision, Script)]
+        found = reversed(list(script.iterate_revisions(target, current[0] if current else None, implicit_base=True)))
+        return [(revision, "upgrade") for revision in found if isinstance(revision, Script)]
+    except CommandError as exc:
+        raise MigrationError(f"{mask_url(url)}: {str(exc).splitlines()[0]}: use head, base, -1 or a revision id.") from None
+
+
+def _is_behind(script: ScriptDirectory, current: tuple[str, ...], target: str) -> bool:
+    """Whether ``target`` lies below the database's revision (a downgrade)."""
+    if not current:
+        return False
+    if target == "base" or target.startswith("-"):
+        return True
+    wanted = script.get_revision(target)
+    if wanted is None:
+        return True
+    return wanted.revision != current[0] and wanted.revision in {rev.revision for rev in script.iterate_revisions(current[0], "base")}
+
+
+def _resolve_relative(script: ScriptDirectory, current: str, target: str) -> str:
+    """``-N`` as the revision N steps below ``current`` (``base`` past the first)."""
+    if not (target.startswith("-") and target[1:].isdigit()):
+        return target
+    revision: str | None = current
+    for _ in range(int(target[1:])):
+        found = script.get_revision(revision) if revision else None
+        down = found.down_revision if found is not None else None
+        revision = down if isinstance(down, str) or down is None else down[0]
+    return revision or "base"
+
+
+def _measure_revision(revision: Script, direction: str, reader: Reader) -> list[Finding]:
+    module = revision.module
+    dialect = reader.connection.dialect
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    try:
+        changes = record(getattr(module, direction), dialect)
+        if direction == "upgrade":
+            changes += record(module.downgrade, dialect, role="undo")
+    except Exception as exc:  # a revision that needs a live database (op.get_bind() reads) cannot be recorded offline
+        findings.append(
+            Finding(
+                "not-measured",
+                "info",
+                None,
+                None,
+                None,
+                (),
+                f"its {direction}() could not be read offline ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                "",
+            )
+        )
+    _mark_rebuilds(changes)
+    for change in changes:
+        for rule in RULES:
+            try:
+                findings.extend(rule(change, reader))
+            except NotMeasured as exc:
+                findings.append(
+                    Finding(
+                        "not-measured", "info", change.table, change.column, None, (), f"{change.describe()} was not measured: {exc}", ""
+                    )
+                )
+    excused = acknowledged(module) if direction == "upgrade" else frozenset()
+    return [
+        dataclasses.replace(
+            item, revision=revision.revision, acknowledged=item.severity == "data-loss" and (item.where in excused or item.table in excused)
+        )
+        for item in findings
+    ]
+
+
+def _mark_rebuilds(changes: list[Change]) -> None:
+    """A table dropped and then replaced by a rename in the same step is rebuilt (SQLite's copy-and-swap), not lost; the
+    SQL run between the new table's creation and the swap is the copy."""
+    for position, change in enumerate(changes):
+        if change.kind != "drop_table":
+            continue
+        for later in changes[position + 1 :]:
+            if later.kind == "rename_table" and later.detail.get("new_name") == change.table and later.role == change.role:
+                change.detail["rebuilt"] = True
+                created = next(
+                    (
+                        i
+                        for i, made in enumerate(changes)
+                        if made.kind == "create_table" and made.table == later.table and made.role == change.role
+                    ),
+                    position,
+                )
+                for copy in changes[created:position]:
+                    if copy.kind == "execute":
+                        copy.detail["rebuild_copy"] = True
+                break
+
+
+def data_loss(database_url: str | URL | None, target: str, **options: Any) -> list[Finding]:
+    """The findings of downgrading the database to ``target`` that destroy stored data (what ``db downgrade`` refuses).
+
+    A database the move itself would refuse (missing, at an unknown revision, an unknown target) has none here: the
+    migration words that refusal; a standby with losses is refused as the migration would refuse it.
+    """
+    url = resolve_url(database_url)
+    try:
+        found = [item for item in impact(url, target, **options) if item.severity == "data-loss"]
+    except TodoDataError:
+        return []
+    if found:
+        require_primary(url, "db downgrade")
+    return found
