@@ -7,12 +7,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL
 
-from todo_data import migrations
+from todo_data import chain
 from todo_data.backends import backend_for
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
 from todo_data.errors import MigrationError, TodoDataError
@@ -43,16 +42,11 @@ def impact(
     url = resolve_url(database_url)
     backend = backend_for(url)
     require_sqlite_file(url)
-    config = migrations.alembic_config()
-    if script_location is not None:
-        config.set_main_option("script_location", str(Path(script_location).resolve()).replace("%", "%%"))
-    script = ScriptDirectory.from_config(config)
+    script = chain.script_directory(script_location)
     engine = build_engine(url, read_only=True)
     try:
         with translate_errors(url), engine.connect() as connection:
-            current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
-            if connection.in_transaction():
-                connection.rollback()
+            current = chain.current_revisions(connection)
             steps = _steps(script, current, target, url)
             findings: list[Finding] = []
             if not steps:
@@ -69,29 +63,18 @@ def impact(
 def _steps(script: ScriptDirectory, current: tuple[str, ...], target: str, url: URL) -> list[tuple[Script, str]]:
     """The revisions that would run from ``current`` to ``target``, in run order, each with ``upgrade`` or ``downgrade``."""
     try:
-        for revision in current:
-            script.get_revision(revision)
-        if len(current) > 1:
-            raise MigrationError(f"{mask_url(url)} has several heads ({', '.join(current)}): merge them first.")
-        if _is_behind(script, current, target):
-            found = script.iterate_revisions(current[0], _resolve_relative(script, current[0], target), select_for_downgrade=True)
-            return [(revision, "downgrade") for revision in found if isinstance(revision, Script)]
-        found = reversed(list(script.iterate_revisions(target, current[0] if current else None, implicit_base=True)))
-        return [(revision, "upgrade") for revision in found if isinstance(revision, Script)]
+        if not (target.startswith("-") and current):
+            try:
+                return [(revision, "upgrade") for revision in chain.pending(current, target, script)]
+            except chain.PastTarget:
+                pass
+        lower = _resolve_relative(script, current[0], target)
+        found = script.iterate_revisions(current[0], lower, select_for_downgrade=True)
+        return [(revision, "downgrade") for revision in found if isinstance(revision, Script)]
+    except chain.SeveralHeads:
+        raise MigrationError(f"{mask_url(url)} has several heads ({', '.join(current)}): merge them first.") from None
     except CommandError as exc:
         raise MigrationError(f"{mask_url(url)}: {str(exc).splitlines()[0]}: use head, base, -1 or a revision id.") from None
-
-
-def _is_behind(script: ScriptDirectory, current: tuple[str, ...], target: str) -> bool:
-    """Whether ``target`` lies below the database's revision (a downgrade)."""
-    if not current:
-        return False
-    if target == "base" or target.startswith("-"):
-        return True
-    wanted = script.get_revision(target)
-    if wanted is None:
-        return True
-    return wanted.revision != current[0] and wanted.revision in {rev.revision for rev in script.iterate_revisions(current[0], "base")}
 
 
 def _resolve_relative(script: ScriptDirectory, current: str, target: str) -> str:
