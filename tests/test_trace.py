@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from conftest import fill_seed_database
 from sqlalchemy.engine import URL, make_url
 
-from todo_data import migrations
+from todo_data import dispose_engines, migrations
 from todo_data.errors import ConfigurationError
 from todo_data.sample import load_sample
 from todo_data.settings import mask_url
@@ -412,3 +412,32 @@ def test_an_unversioned_seed_database_is_traced_as_its_upgrade_would_adopt_it(da
     assert (rewritten["danger"] != "").all(), "both tables hold the seed's rows"
     after = pg_fingerprint(database_url) if backend == "postgresql" else sqlite_fingerprint(database_url)
     assert after == before
+
+
+RENAME_DESCRIPTION = (
+    'op.alter_column("task", "description", new_column_name="notes", existing_type=sa.Text())',
+    'op.alter_column("task", "notes", new_column_name="description", existing_type=sa.Text())',
+)
+
+
+def test_sample_tasks_work_when_the_models_are_ahead_of_the_database(make_database, tmp_path: Path) -> None:
+    """Issue 17.5: the scratch's sample rows are written in the schema of the revision being traced, not the models'."""
+    from project_copy import ProjectCopy
+
+    target = make_database("postgresql")
+    migrations.upgrade(target)
+    load_sample(target, users=5, tasks=50, progress=False)
+    dispose_engines()
+    before = pg_fingerprint(target)
+    project = ProjectCopy.make(tmp_path)
+    project.edit_models("    description: str | None = None\n", "    notes: str | None = None\n")
+    project.edit_models(
+        "    description: str | None = Field(default=None, sa_type=sa.Text)", "    notes: str | None = Field(default=None, sa_type=sa.Text)"
+    )
+    project.add_revision(*RENAME_DESCRIPTION)
+
+    plan = project.cli("db", "plan", "--sample-tasks", "300", "--database-url", target.render_as_string(hide_password=False))
+
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr
+    assert "description TO notes" in plan.stdout and "traced with 300" in plan.stdout
+    assert pg_fingerprint(target) == before and migrations.current(target) == ("004",)

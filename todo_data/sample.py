@@ -13,18 +13,20 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
 from todo_data.backends import backend_for
 from todo_data.backends.load import LoadTarget
-from todo_data.db import resolve_url, translate_errors
+from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES
 from todo_data.settings import mask_url
@@ -289,26 +291,30 @@ def load_sample(
     anomalies: bool = False,
     progress: bool | None = None,
     now: datetime | None = None,
+    any_revision: bool = False,
 ) -> SampleResult:
     """Generate sample data and bulk-load it in one transaction: a failure leaves the database as it was.
 
     Refuses tables that hold rows unless ``append`` (fresh user ids and e-mails, task ids after the
     largest); ``if_empty`` skips them quietly instead. Into empty tables the secondary indexes and
     constraints are dropped for the load and restored exactly, by name. ``progress``: a bar on stderr
-    (None: when stderr is a terminal). ``now``: see :func:`generate`.
+    (None: when stderr is a terminal). ``now``: see :func:`generate`. ``any_revision``: load a database at any revision
+    (a scratch database a migration trace fills): the rows are written in the columns each table has there
+    (:func:`conform`), and a table it does not have yet is left out.
     """
     if append and if_empty:
         raise ConfigurationError("append and if_empty exclude each other: pass at most one of them.")
     _check_arguments(users, tasks, seed)
     url = resolve_url(database_url)
     state = migrations.status(url)
-    if not state.at_head:
+    if not state.at_head and not any_revision:
         raise MigrationError(
             f"{mask_url(url)} is not at head ({', '.join(state.current) or 'no revision'}): run `todo-data db upgrade` first."
         )
     require_primary(url, "sample")
     show = sys.stderr.isatty() if progress is None else progress
-    target = backend_for(url).load_target(url, tuple(TABLES.values()))
+    shapes = table_columns(url)
+    target = backend_for(url).load_target(url, tuple(table for table in TABLES.values() if table in shapes))
     with translate_errors(url), _progress_bar(show) as bar, target:
         holding = target.tables_holding_rows()
         if holding and if_empty:
@@ -326,7 +332,8 @@ def load_sample(
             restore = target.drop_secondary()
         for name, table in TABLES.items():
             bar.set_description(name)
-            _load_rows(target, table, getattr(data, name), bar)
+            if table in shapes:
+                _load_rows(target, table, conform(getattr(data, name), shapes[table]), bar)
         bar.set_description("indexes")
         for done, statement in enumerate(restore, 1):
             target.execute(statement)
@@ -334,6 +341,52 @@ def load_sample(
         target.finish()
         target.commit()
     return SampleResult(mask_url(url), data.users.num_rows, data.tasks.num_rows, data.dependencies.num_rows)
+
+
+def table_columns(url: URL) -> dict[str, list[dict[str, Any]]]:
+    """The columns (as reflection gives them) of each sample table the database has (reflection only: nothing is written)."""
+    engine = build_engine(url)
+    try:
+        with translate_errors(url), engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            present = set(inspector.get_table_names())
+            return {table: inspector.get_columns(table) for table in TABLES.values() if table in present}
+    finally:
+        engine.dispose()
+
+
+def conform(rows: pa.Table, columns: list[dict[str, Any]]) -> pa.Table:
+    """The generated rows in the columns a table has at its revision (models may be ahead of, or behind, the database).
+
+    A column the table lacks is left out; a column the sample lacks is left to its default, or, where it is NOT NULL
+    with no server default, filled with a plain value of its type (0, '', false, :data:`DEFAULT_NOW`); a timestamp
+    column without a time zone gets the UTC wall-clock time, as the seed's revision stored it.
+    """
+    names, arrays = [], []
+    for column in columns:
+        name = column["name"]
+        if name in rows.column_names:
+            array = rows[name]
+            if pa.types.is_timestamp(array.type) and array.type.tz is not None and getattr(column["type"], "timezone", True) is False:
+                array = array.cast(pa.timestamp(array.type.unit))
+        elif not column.get("nullable", True) and column.get("default") is None and column.get("autoincrement") is not True:
+            array = pa.array([_filler(column["type"])] * rows.num_rows)
+        else:
+            continue
+        names.append(name)
+        arrays.append(array)
+    return pa.table(arrays, names=names)
+
+
+def _filler(kind: Any) -> Any:
+    """A plain value of a column type, for a required column the sample knows nothing of."""
+    try:
+        python_type = kind.python_type
+    except NotImplementedError:
+        return ""
+    if issubclass(python_type, datetime):
+        return DEFAULT_NOW if getattr(kind, "timezone", False) else DEFAULT_NOW.replace(tzinfo=None)
+    return {bool: False, int: 0, float: 0.0, Decimal: Decimal(0), date: DEFAULT_NOW.date()}.get(python_type, "")
 
 
 def _load_rows(target: LoadTarget, table: str, rows: pa.Table, bar: Any) -> None:

@@ -93,6 +93,6 @@ class PostgresLoadTarget(LoadTarget):
         return restore
 
     def finish(self) -> None:
-        for table in ("task", "task_relationships"):
+        for table in (table for table in ("task", "task_relationships") if table in self.tables):
             self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} HAVING max(id) IS NOT NULL")
         self.execute(f"ANALYZE {', '.join(self.tables)}")
