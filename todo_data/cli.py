@@ -176,6 +176,20 @@ def _db_plan(args: argparse.Namespace) -> int:
     return 1 if args.strict and failing else 0
 
 
+def _db_test(args: argparse.Namespace) -> int:
+    from todo_data.roundtrip import round_trip
+
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)  # the copy's own upgrades and downgrades are the report's steps
+    try:
+        result = round_trip(args.database_url, args.revision, sample_tasks=args.sample_tasks)
+    finally:
+        migration_log.setLevel(level)
+    print(result.to_text())
+    return 0 if result.ok else 1
+
+
 def _report(args: argparse.Namespace) -> int:
     from todo_data import reports
 
@@ -288,6 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when a statement blocks reads on a table with rows and no lock_timeout is set, when a step fails on the "
         "stored data, or when it destroys data the revision does not acknowledge (acknowledge_data_loss)",
+    )
+
+    test = add(
+        "test",
+        _db_test,
+        "round trip of a revision on a copy with data: upgrade, check, downgrade one step, upgrade again, every column "
+        "checksummed; exit 1 when a column it does not touch changes or one it touches does not come back",
+    )
+    test.add_argument("revision", nargs="?", default="head", help="the revision to test (default head)")
+    test.add_argument(
+        "--sample-tasks", type=int, default=200, metavar="N", help="sample tasks for a scratch copy whose tables are empty (default 200)"
     )
 
     sample = commands.add_parser("sample", help="load generated sample data", description="Load deterministic sample data.")
