@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from todo_data.display import table
     from todo_data.explorer import Explorer
     from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
+    from todo_data.impact import findings_frame as impact_frame
+    from todo_data.impact import impact as data_impact
     from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
+    from todo_data.roundtrip import round_trip
     from todo_data.sample import load_sample
     from todo_data.trace import TraceReport
     from todo_data.trace import trace as trace_migrations
@@ -40,6 +43,9 @@ _LAZY = {
     "Explorer": ("todo_data.explorer", "Explorer"),
     "load_sample": ("todo_data.sample", "load_sample"),
     "trace_migrations": ("todo_data.trace", "trace"),
+    "data_impact": ("todo_data.impact", "impact"),
+    "impact_frame": ("todo_data.impact", "findings_frame"),
+    "round_trip": ("todo_data.roundtrip", "round_trip"),
     "TraceReport": ("todo_data.trace", "TraceReport"),
     **{name: ("todo_data.frames", name) for name in ("count_tasks", "read_frame", "tasks_frame", "weekly_tasks")},
     **{
@@ -92,6 +98,7 @@ __all__ = [
     "UserPublic",
     "check_parameters",
     "count_tasks",
+    "data_impact",
     "dispose_engines",
     "drift",
     "er_diagram",
@@ -101,6 +108,7 @@ __all__ = [
     "get_engine",
     "get_session",
     "get_settings",
+    "impact_frame",
     "index_report",
     "load_sample",
     "loop_async_engine",
@@ -110,6 +118,7 @@ __all__ = [
     "read_frame",
     "read_schema",
     "resolve_url",
+    "round_trip",
     "run_async",
     "run_info",
     "run_report",
