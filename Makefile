@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: upgrade the embedded SQLite database (./data/todo.db), load sample data, print a summary, write every report
+## demo: upgrade the embedded SQLite database (./data/todo.db), load sample data up to today (with a few planted problems
+## and a dependency cycle for the reports to find), print a summary, write every report
 demo: install
 	$(BIN)/todo-data db upgrade
-	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --if-empty
+	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --anomalies --if-empty
 	$(BIN)/todo-data summary
 	$(BIN)/todo-data report all --output-dir reports
 
@@ -29,7 +30,7 @@ endif
 lab: install
 ifndef DATABASE_URL
 	$(BIN)/todo-data db upgrade
-	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --if-empty
+	$(BIN)/todo-data sample --users 200 --tasks 5000 --seed 0 --anomalies --if-empty
 endif
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 

@@ -120,7 +120,7 @@ def test_anomalies_plant_what_they_say_and_leave_every_other_row_alone() -> None
     clean = generate(40, 2000, seed=9, now=NOW)
     dirty = generate(40, 2000, seed=9, now=NOW, anomalies=True)
     planted = dirty.anomalies
-    assert {kind: len(ids) for kind, ids in planted.items()} == sample.ANOMALIES and not clean.anomalies
+    assert not clean.anomalies
     rows = {kind: [task_id - 1 for task_id in ids] for kind, ids in planted.items()}
     tasks = dirty.tasks
     assert not set(_column(tasks, "priority")[rows["legacy_priority"]]) & set(PRIORITIES)
@@ -132,11 +132,52 @@ def test_anomalies_plant_what_they_say_and_leave_every_other_row_alone() -> None
     assert all(len(text) > DESCRIPTION_MAX for text in _column(tasks, "description")[rows["long_description"]])
     assert pc.max(pc.utf8_length(tasks["title"])).as_py() <= TITLE_MAX  # nothing the head schema refuses
 
+    cycle = planted.pop(sample.CYCLE)
+    assert {kind: len(ids) for kind, ids in planted.items()} == sample.ANOMALIES
     untouched = pa.array(~np.isin(_column(tasks, "id"), [i for ids in planted.values() for i in ids]))
     assert dirty.tasks.filter(untouched).equals(clean.tasks.filter(untouched))
-    assert dirty.users.equals(clean.users) and dirty.dependencies.equals(clean.dependencies)
+    assert dirty.users.equals(clean.users)
+    kept = clean.dependencies.num_rows
+    assert dirty.dependencies.slice(0, kept).equals(clean.dependencies)  # the cycle's waits come after every other
+    added = dirty.dependencies.slice(kept)
+    assert len(cycle) == sample.CYCLE_LENGTH and cycle == sorted(cycle) and added.num_rows >= 2
+    waits = set(
+        zip(_column(dirty.dependencies, "parent_task_id").tolist(), _column(dirty.dependencies, "child_task_id").tolist(), strict=True)
+    )
+    assert {(a, b) for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)} <= waits
+    assert len(waits) == dirty.dependencies.num_rows and (_column(added, "id") == np.arange(kept + 1, kept + added.num_rows + 1)).all()
     few = generate(2, 3, seed=9, now=NOW, anomalies=True).anomalies  # kinds take turns when tasks are scarce
-    assert [len(few[kind]) for kind in sample.ANOMALIES] == [1, 1, 1, 0]
+    assert [len(few[kind]) for kind in sample.ANOMALIES] == [1, 1, 1, 0] and few[sample.CYCLE] == [1, 2, 3]
+    assert generate(2, 2, seed=9, now=NOW, anomalies=True).anomalies[sample.CYCLE] == [1, 2]  # two tasks wait on each other
+    assert sample.CYCLE not in generate(2, 1, seed=9, now=NOW, anomalies=True).anomalies
+
+
+def test_activity_runs_up_to_the_as_of_day_and_some_open_tasks_wait_on_open_tasks() -> None:
+    as_of = sample.start_of_day("2026-11-30")
+    assert as_of == datetime(2026, 11, 30, tzinfo=UTC)
+    data = generate(200, 5000, seed=0, now=as_of)
+    created, end = _micros(data.tasks, "created_at"), _now_micros(as_of)
+    assert created.max() <= end and (_micros(data.tasks, "updated_at") <= end).all()
+    ages = (end - created) / sample.DAY_US
+    assert (ages < 1).sum() >= 3 and (ages < 30).sum() > 100  # the last day and month before the as-of day are busy
+    completed = _column(data.tasks, "completed")
+    parent, child = _column(data.dependencies, "parent_task_id"), _column(data.dependencies, "child_task_id")
+    both_open = ~completed[parent - 1] & ~completed[child - 1]
+    assert both_open.sum() >= sample.OPEN_WAITS * len(parent) * 0.9 and (parent > child).all()
+    assert (~completed[ages < 7]).mean() > 0.8  # the recent work is mostly still open
+
+
+def test_the_same_seed_and_as_of_day_give_the_same_rows_and_another_day_other_rows() -> None:
+    day, again, later = (generate(30, 600, seed=2, now=sample.start_of_day(text)) for text in ("2026-11-30", " 2026-11-30 ", "2026-12-01"))
+    for name in ("users", "tasks", "dependencies"):
+        assert getattr(day, name).equals(getattr(again, name)), name
+    assert not day.tasks.equals(later.tasks)
+    assert sample.start_of_day(None) == datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+    for bad in ("30/11/2026", "2026-11-31", "today"):
+        with pytest.raises(ConfigurationError, match="--as-of wants a date such as 2026-12-02"):
+            sample.start_of_day(bad)
+    with pytest.raises(ConfigurationError, match="as_of must be a date"):
+        sample.start_of_day(datetime(2026, 11, 30, tzinfo=UTC))  # type: ignore[arg-type]
 
 
 def test_bad_sizes_are_refused_with_one_line() -> None:

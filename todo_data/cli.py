@@ -143,6 +143,7 @@ def _sample(args: argparse.Namespace) -> int:
         append=args.append,
         if_empty=args.if_empty,
         anomalies=args.anomalies,
+        now=sample.start_of_day(args.as_of),
     )
     print(result.describe())
     return 0
@@ -323,7 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode = sample.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true", help="add to tables that already hold rows")
     mode.add_argument("--if-empty", action="store_true", help="do nothing when the tables already hold rows")
-    sample.add_argument("--anomalies", action="store_true", help="plant a few data-quality problems for the task report to find")
+    sample.add_argument(
+        "--as-of",
+        metavar="DATE",
+        default=None,
+        help="activity runs up to the start of DATE in UTC (ISO 8601; default today); the same seed and date give the same rows",
+    )
+    sample.add_argument(
+        "--anomalies", action="store_true", help="plant a few data-quality problems and a dependency cycle for the task report to find"
+    )
     sample.set_defaults(handler=_sample)
 
     summary = commands.add_parser("summary", help="print row counts and task status", description="Print a short summary.")

@@ -1,7 +1,8 @@
 """Deterministic sample data: generated with NumPy and Arrow (no per-row Python), bulk-loaded in one transaction.
 
-Users own a Zipf-like number of tasks; timestamps span two years in UTC; priorities and completion depend
-on a task's age; dependencies form a DAG (a task waits on an older task of its owner). Each backend's load
+Users own a Zipf-like number of tasks; timestamps span the two years up to an as-of day in UTC;
+priorities and completion depend on a task's age; dependencies form a DAG (a task waits on an older task of its owner),
+and some open tasks wait on older open tasks. Each backend's load
 target (``todo_data/backends/*/load.py``) takes the rows: PostgreSQL through ADBC (COPY BINARY); SQLite through
 ADBC's bulk ingest, in a child process; into empty tables both drop the secondary indexes and constraints first and
 restore them exactly afterwards, inside the same transaction.
@@ -13,7 +14,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,14 +70,17 @@ DETAILS = (
     " Priority may change.", " Waiting on a colleague.", " Reminder set for Monday.",
 )  # fmt: skip
 
-DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)  # where generated time ends unless told
+DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)  # where generated time ends unless told (the CLI passes the start of today)
 SPAN_DAYS = 730
+OPEN_WAITS = 0.2  # the share of dependencies drawn among open tasks only, so the report's "blocked" has something
 DAY_US = 86_400_000_000
 LEGACY_PRIORITIES = ("urgent", "HIGH", "Low", "")  # what the seed's app let through; priority is VARCHAR(20) with no check
 LONG_DESCRIPTION = ("Copied from the old tracker. " * (DESCRIPTION_MAX // 20)).strip()  # over the API's limit; the column is TEXT
 FUTURE_DAYS = 3650  # the planted future timestamp: ten years after ``now``, so it stays in the future for a while
 # Rows per kind that ``anomalies=True`` plants; with fewer tasks the kinds take turns until the tasks run out.
 ANOMALIES = {"legacy_priority": len(LEGACY_PRIORITIES), "future_timestamp": 1, "updated_before_created": 2, "long_description": 2}
+CYCLE = "dependency_cycle"  # the anomalies' key for the task ids of the planted cycle (each waits on the next, the last on the first)
+CYCLE_LENGTH = 3
 CHUNK_ROWS = 100_000
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
@@ -103,7 +107,7 @@ TABLES = {"users": "users", "tasks": "task", "dependencies": "task_relationships
 
 @dataclass(frozen=True)
 class SampleData:
-    """Generated rows as Arrow tables whose columns are the tables'; ``anomalies``: planted kind -> task ids."""
+    """Generated rows as Arrow tables whose columns are the tables'; ``anomalies``: planted kind -> task ids (:data:`CYCLE`: the cycle's)."""
 
     users: pa.Table
     tasks: pa.Table
@@ -133,10 +137,11 @@ class SampleResult:
 def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None, anomalies: bool = False) -> SampleData:
     """Users, tasks and dependencies as Arrow tables from one seeded generator: the same arguments give the same tables.
 
-    Timestamps fall in the two years before ``now`` (default :data:`DEFAULT_NOW`, so a seed means the same data any day). Owners are Zipf-like;
-    task ids follow creation time; older tasks are more often done and less often high priority; a task
-    waits only on an older task of its owner. ``anomalies`` rewrites a few tasks as legacy data holds
-    them (see :data:`ANOMALIES`) and leaves every other row as it was.
+    Timestamps fall in the two years before ``now`` (default :data:`DEFAULT_NOW`, so a seed means the same data any day;
+    ``todo-data sample`` passes the start of today). Owners are Zipf-like; task ids follow creation time; older tasks are more often done and
+    less often high priority; a task waits only on an older task of its owner, and a share (:data:`OPEN_WAITS`) of the
+    waits join two open tasks. ``anomalies`` rewrites a few tasks as legacy data holds them (see :data:`ANOMALIES`) and
+    appends dependencies that close a cycle (:data:`CYCLE`), leaving every other row as it was.
     """
     _check_arguments(users, tasks, seed)
     rng = np.random.default_rng(seed)
@@ -173,23 +178,21 @@ def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None,
     notes = pa.concat_arrays([_combinations(NOTES, DETAILS, separator=""), pa.array([LONG_DESCRIPTION])])
     note = np.where(rng.random(tasks) < 0.4, -1, rng.integers(0, len(notes) - 1, tasks))  # -1: no description
 
-    # Dependencies: a task waits on an older task of the same owner, so parent id > child id.
-    by_owner = np.argsort(owner, kind="stable")  # ids ascend within each owner's run
-    grouped = owner[by_owner]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, tasks]))
-    rank = np.arange(tasks) - group_start
-    candidates = np.flatnonzero(rank > 0)
-    wanted = min(tasks // 10, len(candidates))
-    picked = rng.choice(candidates, size=wanted) if wanted else np.empty(0, dtype=np.int64)
-    child_at = group_start[picked] + (rng.random(wanted) * rank[picked]).astype(np.int64)
-    pair = np.unique(ids[by_owner[picked]].astype(np.int64) * (tasks + 1) + ids[by_owner[child_at]])
+    # Dependencies: a task waits on an older task of the same owner, so parent id > child id; some join two open tasks.
+    wanted = tasks // 10
+    some_open = int(wanted * OPEN_WAITS)
+    waits = [_waits(rng, owner, np.arange(tasks), wanted - some_open), _waits(rng, owner, np.flatnonzero(~completed), some_open)]
+    pair = np.unique(np.concatenate([ids[parent_at].astype(np.int64) * (tasks + 1) + ids[child_at] for parent_at, child_at in waits]))
     parent, child = pair // (tasks + 1), pair % (tasks + 1)
     linked = np.minimum(created[parent - 1] + rng.exponential(DAY_US, len(pair)).astype(np.int64), end)
 
     planted: dict[str, list[int]] = {}
     if anomalies and tasks:
         planted = _plant_anomalies(np.random.default_rng([seed, 1]), priority, note, created, updated, end, len(notes) - 1)
+        cycle = _cycle(np.random.default_rng([seed, 2]), owner)
+        if cycle:
+            planted[CYCLE] = cycle
+            parent, child, linked = _close_cycle(cycle, parent, child, linked, created, end)
     return SampleData(
         users=pa.Table.from_arrays([user_ids, emails, names, _timestamps(user_created), _timestamps(user_updated)], schema=USERS_SCHEMA),
         tasks=pa.Table.from_arrays(
@@ -207,7 +210,7 @@ def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None,
         ),
         dependencies=pa.Table.from_arrays(
             [
-                pa.array(np.arange(1, len(pair) + 1, dtype=np.int32)),
+                pa.array(np.arange(1, len(parent) + 1, dtype=np.int32)),
                 pa.array(parent.astype(np.int32)),
                 pa.array(child.astype(np.int32)),
                 _timestamps(linked),
@@ -216,6 +219,23 @@ def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None,
         ),
         anomalies=planted,
     )
+
+
+def start_of_day(day: date | str | None = None) -> datetime:
+    """The start (00:00 UTC) of ``day`` (a date or ISO text like 2026-12-02; None: today in UTC): ``now`` for ``todo-data sample --as-of``.
+
+    Data generated up to it stays in the past all day, and a seed gives the same rows all day.
+    """
+    if day is None:
+        day = datetime.now(UTC).date()
+    elif isinstance(day, str):
+        try:
+            day = date.fromisoformat(day.strip())
+        except ValueError:
+            raise ConfigurationError(f"--as-of wants a date such as 2026-12-02 (got {day!r}).") from None
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise ConfigurationError(f"as_of must be a date such as date(2026, 12, 2) (got {day!r}).")
+    return datetime.combine(day, time.min, UTC)
 
 
 def _check_arguments(users: int, tasks: int, seed: int) -> None:
@@ -244,6 +264,40 @@ def _plant_anomalies(
     updated[at["updated_before_created"]] = created[at["updated_before_created"]] - DAY_US
     note[at["long_description"]] = long_note
     return {kind: sorted(int(row) + 1 for row in found) for kind, found in at.items()}
+
+
+def _waits(rng: np.random.Generator, owner: np.ndarray, among: np.ndarray, wanted: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``wanted`` (waiting, waited-on) row pairs within ``among`` (ascending rows): each waits on an older row of its owner."""
+    by_owner = among[np.argsort(owner[among], kind="stable")]  # rows ascend within each owner's run
+    grouped = owner[by_owner]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(by_owner) else np.empty(0, dtype=np.int64)
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(by_owner)]))
+    rank = np.arange(len(by_owner)) - group_start
+    candidates = np.flatnonzero(rank > 0)
+    wanted = min(wanted, len(candidates))
+    picked = rng.choice(candidates, size=wanted) if wanted else np.empty(0, dtype=np.int64)
+    waited_on = group_start[picked] + (rng.random(wanted) * rank[picked]).astype(np.int64)
+    return by_owner[picked], by_owner[waited_on]
+
+
+def _cycle(rng: np.random.Generator, owner: np.ndarray) -> list[int]:
+    """Task ids for a planted cycle: :data:`CYCLE_LENGTH` tasks of the busiest owner (or any, or two), smallest first; [] under two tasks."""
+    busiest = np.flatnonzero(owner == np.bincount(owner).argmax()) if len(owner) else owner
+    pool = busiest if len(busiest) >= CYCLE_LENGTH else np.arange(len(owner))
+    if len(pool) < 2:
+        return []
+    return sorted(int(row) + 1 for row in rng.choice(pool, size=min(CYCLE_LENGTH, len(pool)), replace=False))
+
+
+def _close_cycle(
+    cycle: list[int], parent: np.ndarray, child: np.ndarray, linked: np.ndarray, created: np.ndarray, end: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Append the waits ``cycle[i]`` -> ``cycle[i + 1]`` and last -> first not there yet (a wait on a younger task never is)."""
+    have = set(zip(parent.tolist(), child.tolist(), strict=True))
+    edges = [(a, b) for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True) if (a, b) not in have]
+    new_parent, new_child = np.array([a for a, _ in edges], dtype=np.int64), np.array([b for _, b in edges], dtype=np.int64)
+    new_linked = np.minimum(np.maximum(created[new_parent - 1], created[new_child - 1]) + DAY_US, end)
+    return np.r_[parent, new_parent], np.r_[child, new_child], np.r_[linked, new_linked]
 
 
 def _uuid4_strings(rng: np.random.Generator, count: int) -> pa.StringArray:
