@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 from todo_data.chain import environment_options
 from todo_data.migrations import configure_migration_connection, migration_engine, migration_lock, offline_url, session_settings
+from todo_data.revision import process_revision_directives, render_item
 
 config = context.config
 
@@ -23,10 +25,17 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
 log = logging.getLogger("alembic.env")
 
 
+def _options(dialect_name: str) -> dict[str, Any]:
+    """The chain's options, and how new revisions are written (``alembic revision --autogenerate`` as ``todo-data db
+    revision``): plain ``sa`` types (no sqlmodel AutoString), numbered 005, 006, ..., nothing written without a change,
+    renames asked or answered, new NOT NULL columns made to work on populated tables."""
+    return {**environment_options(dialect_name), "render_item": render_item, "process_revision_directives": process_revision_directives}
+
+
 def run_migrations_offline() -> None:
     """Emit SQL for an explicit range (``alembic upgrade 001:head --sql``) without a database."""
     url = offline_url(config)
-    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **environment_options(url.get_backend_name()))
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **_options(url.get_backend_name()))
     with context.begin_transaction():
         for statement in session_settings(url.get_backend_name(), config):
             context.execute(statement)
@@ -35,7 +44,7 @@ def run_migrations_offline() -> None:
 
 def _run_with(connection: Connection) -> None:
     configure_migration_connection(connection, config)
-    context.configure(connection=connection, **environment_options(connection.dialect.name))
+    context.configure(connection=connection, **_options(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

@@ -9,7 +9,6 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401 - autogenerate may render sqlmodel.sql.sqltypes types
 from alembic import op
 ${imports if imports else ""}
 
@@ -18,6 +17,11 @@ revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+% if context.get("renames"):
+
+# Renames this revision makes, as answered when it was written (todo-data db revision --rename): values are kept both ways.
+renames = ${context.get("renames")}
+% endif
 
 
 def upgrade() -> None:

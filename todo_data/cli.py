@@ -127,6 +127,36 @@ def _db_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def _db_revision(args: argparse.Namespace) -> int:
+    from todo_data import revision
+
+    if args.check:
+        differences = revision.check_models()
+        if not differences:
+            print(f"No changes: the models match head ({migrations.head()}).")
+            return 0
+        print(f"{len(differences)} difference(s) between the models and head ({migrations.head()}): a revision is missing.")
+        for difference in differences:
+            print(f"  {difference}")
+        print('Write it with `todo-data db revision -m "what changed"`, review the file, and commit it with the models.')
+        return 1
+    if not args.message:
+        raise TodoDataError('db revision needs -m MESSAGE saying what changed, e.g. todo-data db revision -m "task notes".')
+    result = revision.make_revision(args.message, autogenerate=not args.empty, renames=args.rename, ask=revision.terminal_asker())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not result.written:
+        print("No changes in models; nothing written.")
+        return 0
+    print(f"wrote {result.path} (revision {result.revision}, after {result.down_revision})")
+    for line in result.operations:
+        print(f"  {line}")
+    if not result.formatted:
+        print("note: ruff is not installed, so the file is not formatted: pip install ruff, then ruff format it.")
+    print("Next: review the file, then `todo-data db plan` and `todo-data db upgrade`.")
+    return 0
+
+
 def _db_sql(args: argparse.Namespace) -> int:
     sys.stdout.write(migrations.sql(args.range, database_url=args.database_url, dialect=args.dialect))
     return 0
@@ -264,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-data", description="Data tooling for the todo application's database.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = commands.add_parser("db", help="migrations: upgrade, downgrade, current, history, check, sql, stamp, ini")
+    db = commands.add_parser("db", help="migrations: upgrade, downgrade, current, history, check, revision, sql, stamp, ini, plan")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -282,6 +312,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("current", _db_current, "show the database's revision and what is pending")
     add("history", _db_history, "list the revisions")
     add("check", _db_check, "compare the database with the models (exit 1 on differences)")
+    revision_help = "write the next revision (005, ...) from the models' changes, or --check that none is missing"
+    revision = db_commands.add_parser("revision", help=revision_help, description=revision_help)
+    revision.set_defaults(handler=_db_revision)
+    revision.add_argument("-m", "--message", default=None, help="what the revision changes (its file name's slug)")
+    kind = revision.add_mutually_exclusive_group()
+    kind.add_argument("--autogenerate", action="store_true", help="compare the models with head (the default)")
+    kind.add_argument("--empty", action="store_true", help="write an empty revision to fill in by hand")
+    kind.add_argument("--check", action="store_true", help="write nothing; exit 1 when the models differ from head (for CI)")
+    revision.add_argument(
+        "--rename",
+        action="append",
+        metavar="OLD=NEW",
+        help="answer 'did you rename?' without a terminal: --rename task.description=task.notes (repeatable)",
+    )
     sql = add("sql", _db_sql, "print the SQL of FROM:TO without a database (001:head upgrades, head:001 downgrades)")
     sql.add_argument("range", metavar="FROM:TO")
     sql.add_argument("--dialect", choices=sorted(migrations.DIALECT_URLS), default=None, help="SQL dialect (default: the URL's)")

@@ -160,6 +160,20 @@ class Backend(abc.ABC):
         """Statements a migration session starts with, where :attr:`session_timeouts` (migrations.session_settings); none by default."""
         return []
 
+    def backfill(self, operations: Any, table: str, column: str, value: Any) -> None:
+        """Fill a new column's NULLs with ``value`` inside a revision (``todo_data.revision.steps``): one UPDATE by default."""
+        import sqlalchemy as sa
+
+        target = sa.table(table, sa.column(column))
+        operations.execute(target.update().where(target.c[column].is_(None)).values({column: value}))
+
+    def set_not_null(self, operations: Any, table: str, column: str) -> None:
+        """Make a backfilled column NOT NULL inside a revision (``todo_data.revision.steps``); ``operations`` is Alembic's ``op``.
+
+        A plain ``ALTER COLUMN ... SET NOT NULL`` by default; a backend overrides it with the shape that works best on it.
+        """
+        operations.alter_column(table, column, nullable=False)
+
     # --- the data impact: reads of the target before a migration runs ----------------------------------------------
 
     def measuring(self, connection: Connection, timeout_seconds: float) -> contextlib.AbstractContextManager[None]:

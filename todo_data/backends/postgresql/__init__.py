@@ -139,6 +139,16 @@ class PostgresqlBackend(Backend):
 
         return session_settings(lock_timeout, statement_timeout)
 
+    def backfill(self, operations: Any, table: str, column: str, value: Any) -> None:
+        from todo_data.backends.postgresql.not_null import backfill
+
+        backfill(operations, table, column, value)
+
+    def set_not_null(self, operations: Any, table: str, column: str) -> None:
+        from todo_data.backends.postgresql.not_null import set_not_null
+
+        set_not_null(operations, table, column)
+
     def snapshot(self, connection: Connection) -> Connection:
         return connection.execution_options(isolation_level="REPEATABLE READ")
 

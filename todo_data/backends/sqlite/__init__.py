@@ -86,6 +86,11 @@ class SqliteBackend(Backend):
 
         return migration_lock(url)
 
+    def set_not_null(self, operations: Any, table: str, column: str) -> None:
+        # SQLite's ALTER TABLE cannot change a column: Alembic's batch mode rebuilds the table, copying every row.
+        with operations.batch_alter_table(table) as batch:
+            batch.alter_column(column, nullable=False)
+
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa
 

@@ -1,0 +1,150 @@
+"""The next migration, written safely: ``todo-data db revision``.
+
+:func:`make_revision` writes ``alembic/versions/NNN_slug.py`` from the models compared with a scratch SQLite database
+upgraded to head (never the user's database), through Alembic's own ``command.revision`` and the hooks
+``alembic/env.py`` installs (:mod:`todo_data.revision.hooks`), then has ruff format it. :func:`check_models` is the
+same comparison for CI: the differences, and no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL, Connection
+
+from todo_data import chain, migrations
+from todo_data.db import build_engine
+from todo_data.errors import ConfigurationError, MigrationError
+from todo_data.revision.defaults import NotNullColumn
+from todo_data.revision.hooks import ASK, FINDINGS, RENAMES, Findings, process_revision_directives
+from todo_data.revision.ids import next_revision_id, require_one_head
+from todo_data.revision.renames import Ask, RenameCandidate, parse_renames, terminal_asker
+from todo_data.revision.render import format_revision, render_item, ruff_available
+
+__all__ = [
+    "Ask",
+    "NotNullColumn",
+    "RenameCandidate",
+    "RevisionResult",
+    "check_models",
+    "make_revision",
+    "next_revision_id",
+    "process_revision_directives",
+    "render_item",
+    "ruff_available",
+    "terminal_asker",
+]
+
+
+@dataclass(frozen=True)
+class RevisionResult:
+    """What :func:`make_revision` wrote (``path`` None when the models did not change) and what it found."""
+
+    revision: str | None
+    down_revision: str | None
+    path: Path | None
+    operations: list[str] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)
+    not_null: list[NotNullColumn] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    formatted: bool = False
+
+    @property
+    def written(self) -> bool:
+        return self.path is not None
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """The scratch database's own upgrade is not news: Alembic's "Running upgrade" lines are held back."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def scratch_at_head() -> Iterator[URL]:
+    """A scratch SQLite file upgraded to head, deleted afterwards: what the models are compared with."""
+    require_one_head(chain.script_directory())
+    with tempfile.TemporaryDirectory(prefix="todo-data-revision-") as folder:
+        url = sa.make_url(f"sqlite:///{Path(folder) / 'head.db'}")
+        with _quiet_alembic():
+            migrations.upgrade(url)
+        yield url
+
+
+def check_models() -> list[str]:
+    """How the models differ from the chain's head (empty when a revision is not needed); no database of the user's is read."""
+    with scratch_at_head() as url:
+        return migrations.check(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def make_revision(
+    message: str,
+    *,
+    autogenerate: bool = True,
+    renames: list[str] | dict[str, str] | None = None,
+    ask: Ask | None = None,
+) -> RevisionResult:
+    """Write the next revision: the models' changes (``autogenerate``) or an empty one to fill in.
+
+    ``renames`` answers "did you rename?" (``["task.description=task.notes"]``); ``ask`` is asked the rest (None:
+    nobody, so a dropped and added pair stays a drop and an add, with a warning naming ``--rename``).
+    """
+    if not message or not message.strip():
+        raise ConfigurationError('A revision needs a message saying what it changes: -m "task notes", for example.')
+    answers = renames if isinstance(renames, dict) else parse_renames(renames)
+    with scratch_at_head() as url:
+        engine = build_engine(url, for_migrations=True)
+        try:
+            with engine.connect() as connection:
+                findings = _write(connection, message.strip(), autogenerate, answers, ask)
+        finally:
+            engine.dispose()
+    return findings
+
+
+def _write(connection: Connection, message: str, autogenerate: bool, answers: dict[str, str], ask: Ask | None) -> RevisionResult:
+    config = chain.alembic_config(connection=connection)
+    config.cmd_opts = argparse.Namespace(quiet=True)  # no "Generating ... done": the caller reports from the result
+    config.set_main_option("revision_environment", "true")  # env.py runs (and numbers the revision) without autogenerate too
+    config.attributes[RENAMES] = answers
+    config.attributes[ASK] = ask
+    try:
+        written = command.revision(config, message=message, autogenerate=autogenerate)
+    except CommandError as exc:
+        raise MigrationError(_first_line(exc)) from None
+    findings: Findings = config.attributes.get(FINDINGS) or Findings()
+    script = written[0] if isinstance(written, list) and written else written
+    if not script or isinstance(script, list):
+        return RevisionResult(None, None, None, warnings=findings.warnings)
+    path = Path(script.path)
+    down = script.down_revision if isinstance(script.down_revision, str) or script.down_revision is None else ",".join(script.down_revision)
+    return RevisionResult(
+        revision=script.revision,
+        down_revision=down,
+        path=path,
+        operations=findings.operations,
+        renames=findings.renames,
+        not_null=findings.not_null,
+        warnings=findings.warnings,
+        formatted=format_revision(path),
+    )

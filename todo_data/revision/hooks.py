@@ -1,0 +1,111 @@
+"""Alembic's ``process_revision_directives`` hook, which ``alembic/env.py`` installs: the same revision whether it is
+written by ``todo-data db revision`` or by plain ``alembic revision --autogenerate`` from the project root.
+
+It numbers the revision (``005`` after ``004``), refuses a forked chain in one line, writes nothing when the models
+did not change, asks about (or takes the answers to) renames, turns new NOT NULL columns into steps that work on a
+populated table, and renders in batch mode (``op.batch_alter_table``), which SQLite needs and PostgreSQL runs as plain
+ALTER TABLE.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.operations import ops
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+
+from todo_data.errors import TodoDataError
+from todo_data.revision import defaults, renames
+from todo_data.revision.describe import describe_ops
+from todo_data.revision.ids import next_revision_id, require_one_head
+
+log = logging.getLogger("todo_data.revision")
+
+FINDINGS = "todo_data.revision.findings"
+"""The ``Config.attributes`` key of the :class:`Findings` of one run."""
+RENAMES = "todo_data.revision.renames"
+"""The ``Config.attributes`` key of the rename answers, ``{"task.description": "task.notes"}``."""
+ASK = "todo_data.revision.ask"
+"""The ``Config.attributes`` key of who is asked about renames: a callable, or None for nobody (default: the terminal)."""
+
+
+@dataclass
+class Findings:
+    """What the hook did in one run, for the caller to report."""
+
+    written: bool = True
+    operations: list[str] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)
+    not_null: list[defaults.NotNullColumn] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _autogenerate(context: MigrationContext) -> bool:
+    revision_context = context.opts.get("revision_context")
+    return bool(revision_context is not None and revision_context.command_args.get("autogenerate"))
+
+
+def _answers(context: MigrationContext) -> dict[str, str]:
+    """Rename answers: from ``todo-data db revision --rename``, or plain Alembic's ``-x rename=task.a=task.b,task.c=task.d``."""
+    config = context.config
+    if config is None:
+        return {}
+    if RENAMES in config.attributes:
+        return dict(config.attributes[RENAMES])
+    pairs = [pair for pair in getattr(config.cmd_opts, "x", None) or [] if pair.startswith("rename=")]
+    return renames.parse_renames([item for pair in pairs for item in pair.removeprefix("rename=").split(",") if item])
+
+
+def _plain_alembic(context: MigrationContext) -> bool:
+    return context.config is None or ASK not in context.config.attributes
+
+
+def _asker(context: MigrationContext) -> renames.Ask | None:
+    config = context.config
+    if config is not None and ASK in config.attributes:
+        return config.attributes[ASK]
+    return renames.terminal_asker()
+
+
+def process_revision_directives(context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]) -> None:
+    """Alembic's hook (``context.configure(process_revision_directives=...)``)."""
+    try:
+        _process(context, directives)
+    except TodoDataError as exc:
+        raise CommandError(str(exc)) from None  # plain Alembic prints it as one line
+
+
+def _process(context: MigrationContext, directives: list[ops.MigrationScript]) -> None:
+    config = context.config
+    findings = config.attributes.setdefault(FINDINGS, Findings()) if config is not None else Findings()
+    if config is not None:
+        scripts = ScriptDirectory.from_config(config)
+        require_one_head(scripts)
+        script = directives[0]
+        if not str(script.rev_id).isdigit():
+            script.rev_id = next_revision_id(scripts)
+    if not _autogenerate(context):
+        return
+    script = directives[0]
+    if script.upgrade_ops.is_empty():
+        directives[:] = []
+        findings.written = False
+        if _plain_alembic(context):
+            log.warning("No changes in models; nothing written.")
+        return
+    chosen, warnings = renames.choose(renames.candidates(script.upgrade_ops), _answers(context), _asker(context))
+    renames.apply(script, chosen, context.dialect)
+    findings.renames = {candidate.source: candidate.target for candidate in chosen}
+    findings.not_null = defaults.apply(script)
+    findings.warnings = [*warnings, *(item.describe() for item in findings.not_null if item.how == "needs_value")]
+    findings.operations = describe_ops(script.upgrade_ops)
+    if _plain_alembic(context):  # todo-data db revision prints them from its result
+        for warning in findings.warnings:
+            log.warning("%s", warning)
+    context.opts["render_as_batch"] = True  # the same file whichever database it was compared with
+    if findings.renames:
+        context.opts.setdefault("template_args", {})["renames"] = repr(findings.renames)
