@@ -1,0 +1,274 @@
+"""``todo-data db revision``: ids, forks, --check, rendering, renames and NOT NULL columns on populated tables.
+
+Every model change here is made in a temporary copy of the project (todo_data/, alembic/, alembic.ini,
+pyproject.toml), run in a subprocess with that copy first on the path: the committed chain is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from conftest import table_snapshot
+from sqlalchemy.engine import URL
+
+from todo_data.sample import load_sample
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# The rename, a NOT NULL column with a scalar default and one with a callable default, as a developer writes them.
+RENAME_AND_NOT_NULL = {
+    "    description: str | None = None\n": "    notes: str | None = None\n",
+    "    description: str | None = Field(default=None, sa_type=sa.Text)\n": (
+        "    notes: str | None = Field(default=None, sa_type=sa.Text)\n"
+        "    estimate_minutes: int = Field(default=30)\n"
+        "    ticket: int = Field(default_factory=lambda: 7)\n"
+    ),
+}
+ADD_COLUMN = {"    completed: bool = False\n": "    completed: bool = False\n    effort: int | None = None\n"}
+
+
+def project_copy(tmp_path: Path, edits: dict[str, str] | None = None) -> Path:
+    """A copy of the project with ``edits`` (old text -> new text) made to its models.py."""
+    copy = tmp_path / "project"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("todo_data", "alembic"):
+        shutil.copytree(ROOT / name, copy / name, ignore=ignore)
+    for name in ("alembic.ini", "pyproject.toml"):
+        shutil.copy(ROOT / name, copy / name)
+    models = copy / "todo_data" / "models.py"
+    text = models.read_text()
+    for old, new in (edits or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    models.write_text(text)
+    return copy
+
+
+def _environment(copy: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONPATH")}
+    environment["PYTHONPATH"] = str(copy)
+    environment["PATH"] = f"{BIN}{os.pathsep}{environment.get('PATH', '')}"
+    return environment
+
+
+def run(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``todo-data ARGS`` of the copy, from its root, with no terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "todo_data.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=_environment(copy),
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+
+
+def versions(copy: Path) -> list[str]:
+    return sorted(path.name for path in (copy / "alembic" / "versions").glob("*.py"))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("todo-data: error: ")
+    for text in expected:
+        assert text in lines[0], lines[0]
+
+
+# --- ids, forks, nothing to write ---------------------------------------------------------------------------------
+
+
+def test_no_model_change_writes_nothing_and_ids_are_sequential(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path)
+    before = versions(copy)
+    nothing = run(copy, "db", "revision", "-m", "nothing", "--autogenerate")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "No changes in models; nothing written." in nothing.stdout
+    assert versions(copy) == before
+
+    first = run(copy, "db", "revision", "-m", "Backfill owners", "--empty")
+    second = run(copy, "db", "revision", "-m", "second step", "--empty")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert versions(copy) == [*before, "005_backfill_owners.py", "006_second_step.py"]
+    text = (copy / "alembic" / "versions" / "006_second_step.py").read_text()
+    assert 'revision: str = "006"' in text and 'down_revision: str | Sequence[str] | None = "005"' in text
+
+
+def test_two_branches_numbering_005_give_one_line(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path)
+    assert run(copy, "db", "revision", "-m", "mine", "--empty").returncode == 0
+    folder = copy / "alembic" / "versions"
+    shutil.copy(folder / "005_mine.py", folder / "005_theirs.py")
+    for args in (("db", "revision", "-m", "next", "--empty"), ("db", "revision", "--check")):
+        assert_one_line_error(run(copy, *args), "Two revisions are numbered 005", "005_mine.py and 005_theirs.py", "006", "alembic merge")
+
+
+def test_two_heads_give_one_line(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path)
+    assert run(copy, "db", "revision", "-m", "mine", "--empty").returncode == 0
+    folder = copy / "alembic" / "versions"
+    theirs = (folder / "005_mine.py").read_text().replace('revision: str = "005"', 'revision: str = "006"')
+    (folder / "006_theirs.py").write_text(theirs)
+    assert_one_line_error(run(copy, "db", "revision", "-m", "next", "--empty"), "2 heads (005, 006)", "alembic merge")
+
+
+# --- --check ------------------------------------------------------------------------------------------------------
+
+
+def test_check_is_0_at_head_and_1_on_a_changed_model_without_writing(tmp_path: Path) -> None:
+    assert run(project_copy(tmp_path / "same"), "db", "revision", "--check").returncode == 0
+    copy = project_copy(tmp_path / "changed", ADD_COLUMN)
+    before = versions(copy)
+    result = run(copy, "db", "revision", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "effort" in result.stdout and "todo-data db revision" in result.stdout
+    assert versions(copy) == before
+    written = run(copy, "db", "revision", "-m", "task effort")
+    assert written.returncode == 0, written.stderr
+    assert run(copy, "db", "revision", "--check").returncode == 0
+
+
+def test_check_needs_no_database_of_the_users(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path)
+    environment = _environment(copy) | {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [sys.executable, "-m", "todo_data.cli", "db", "revision", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- rendering ----------------------------------------------------------------------------------------------------
+
+
+def test_a_revision_looks_like_the_chains_and_plain_alembic_writes_the_same(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    result = run(copy, "db", "revision", "-m", "task notes", "--rename", "task.description=task.notes")
+    assert result.returncode == 0, result.stderr
+    assert "005_task_notes.py" in result.stdout and "rename to notes" in result.stdout
+    path = copy / "alembic" / "versions" / "005_task_notes.py"
+    text = path.read_text()
+    assert "sqlmodel" not in text and "AutoString" not in text
+    assert 'renames = {"task.description": "task.notes"}' in text
+    assert 'op.batch_alter_table("task"' in text
+    assert 'new_column_name="notes"' in text and 'new_column_name="description"' in text
+    assert 'drop_column("description")' not in text
+    for check in (["check", str(path)], ["format", "--check", str(path)]):
+        linted = subprocess.run([str(BIN / "ruff"), *check], capture_output=True, text=True, cwd=copy, check=False)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
+
+    # plain Alembic from the root, against a database at head, writes the same file
+    written = path.read_text()
+    path.unlink()
+    database = f"sqlite:///{tmp_path / 'head.db'}"
+    assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
+    plain = subprocess.run(
+        [str(BIN / "alembic"), "-x", "rename=task.description=task.notes", "revision", "--autogenerate", "-m", "task notes"],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=_environment(copy) | {"DATABASE_URL": database},
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+
+    def undated(source: str) -> str:
+        return re.sub(r"Create Date: .*", "", source)
+
+    assert undated(path.read_text()) == undated(written)
+
+
+def test_without_a_terminal_or_an_answer_a_rename_stays_a_drop_and_says_how_to_answer(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    result = run(copy, "db", "revision", "-m", "task notes")
+    assert result.returncode == 0, result.stderr
+    assert "--rename task.description=task.notes" in result.stderr
+    assert "values stored in task.description are lost" in result.stderr
+    assert 'drop_column("description")' in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
+
+
+def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task.title=task.name"), "task.description=task.notes")
+    assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "description=notes"), "TABLE.OLD=TABLE.NEW")
+    assert versions(copy) == versions(project_copy(tmp_path / "clean"))
+
+
+def test_on_a_terminal_the_rename_is_asked(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    parent, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "todo_data.cli", "db", "revision", "-m", "task notes"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        cwd=copy,
+        env=_environment(copy),
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"[y/N]" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([parent], [], [], 1)
+        if ready:
+            seen += os.read(parent, 1024)
+    assert b"Did you rename task.description to task.notes? [y/N]" in seen, seen
+    os.write(parent, b"y\n")
+    assert process.wait(timeout=120) == 0
+    os.close(parent)
+    assert 'new_column_name="notes"' in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
+
+
+# --- the revision applied to a populated database, both ways ------------------------------------------------------
+
+
+def test_rename_and_not_null_columns_apply_to_a_populated_database_and_come_back(tmp_path: Path, head_url: URL) -> None:
+    load_sample(head_url, users=4, tasks=60, seed=3)
+    stored = table_snapshot(head_url, "task", ["id", "description"])
+    assert sum(1 for _, text in stored if text is not None) > 10
+    others = table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"])
+
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    assert run(copy, "db", "revision", "-m", "task notes", "--rename", "task.description=task.notes").returncode == 0
+    url = head_url.render_as_string(hide_password=False)
+
+    upgraded = run(copy, "db", "upgrade", "--database-url", url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert table_snapshot(head_url, "task", ["id", "notes"]) == stored
+    assert {row[1:] for row in table_snapshot(head_url, "task", ["id", "estimate_minutes", "ticket"])} == {(30, 7)}
+    assert table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"]) == others
+    engine = sa.create_engine(head_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            columns = {column["name"]: column for column in sa.inspect(connection).get_columns("task")}
+    finally:
+        engine.dispose()
+    assert columns["estimate_minutes"]["nullable"] is False and columns["ticket"]["nullable"] is False
+    assert columns["estimate_minutes"]["default"] is None  # the server default only filled the existing rows
+    checked = run(copy, "db", "check", "--database-url", url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    downgraded = run(copy, "db", "downgrade", "004", "--database-url", url)
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert table_snapshot(head_url, "task", ["id", "description"]) == stored
+    assert table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"]) == others
