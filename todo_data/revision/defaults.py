@@ -112,10 +112,10 @@ def _needs_filling(column: sa.Column) -> bool:
 
 
 def _copy(column: sa.Column, **changes: Any) -> sa.Column:
-    copied = column._copy() if hasattr(column, "_copy") else column.copy()
-    for name, value in changes.items():
-        setattr(copied, name, value)
-    return copied
+    """The column as ``add_column`` renders it (name, type, NULL, server default, comment), with ``changes``."""
+    settings: dict[str, Any] = {"nullable": column.nullable, "server_default": column.server_default, "comment": column.comment}
+    settings.update(changes)
+    return sa.Column(column.name, column.type, **settings)
 
 
 def apply(script: ops.MigrationScript) -> list[NotNullColumn]:
