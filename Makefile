@@ -34,8 +34,9 @@ ifndef DATABASE_URL
 endif
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 
-## test: lint, then the whole suite (PostgreSQL tests skip with a reason where no server answers)
+## test: lint, no model change without its revision, then the whole suite (PostgreSQL tests skip with a reason where no server answers)
 test: install lint
+	$(BIN)/todo-data db revision --check
 	$(BIN)/pytest
 
 ## screenshots: the README's pictures (docs/img/), made by the browser tests

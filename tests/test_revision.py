@@ -272,3 +272,46 @@ def test_rename_and_not_null_columns_apply_to_a_populated_database_and_come_back
     assert downgraded.returncode == 0, downgraded.stderr
     assert table_snapshot(head_url, "task", ["id", "description"]) == stored
     assert table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"]) == others
+
+
+def test_plain_alembic_check_still_reports_what_it_compared(tmp_path: Path) -> None:
+    """``alembic check`` is an autogenerate run too: the hook leaves its operations as compared."""
+    database = f"sqlite:///{tmp_path / 'head.db'}"
+    for name, edits, code, text in (
+        ("same", None, 0, "No new upgrade operations detected"),
+        ("changed", RENAME_AND_NOT_NULL, 255, "ticket"),
+    ):
+        copy = project_copy(tmp_path / name, edits)
+        assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
+        checked = subprocess.run(
+            [str(BIN / "alembic"), "check"],
+            capture_output=True,
+            text=True,
+            cwd=copy,
+            env=_environment(copy) | {"DATABASE_URL": database},
+            timeout=300,
+            check=False,
+        )
+        assert checked.returncode == code, checked.stdout + checked.stderr  # 255: Alembic's exit code for differences
+        assert text in checked.stdout + checked.stderr
+        assert "Traceback" not in checked.stderr
+
+
+def test_the_pre_commit_hooks_run_commands_the_cli_takes() -> None:
+    import yaml
+
+    from todo_data.cli import build_parser
+
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"todo-data-revision-check", "todo-data-plan-strict"}
+    for hook in hooks.values():
+        program, *args = hook["entry"].split()
+        assert program == "todo-data" and hook["pass_filenames"] is False
+        build_parser().parse_args(args)  # exits on an option the CLI does not take
+    assert hooks["todo-data-revision-check"]["entry"] == "todo-data db revision --check"
+    assert hooks["todo-data-plan-strict"]["entry"] == "todo-data db plan --strict"
+
+
+def test_the_projects_own_ci_runs_the_check_before_the_suite() -> None:
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert recipe.index("todo-data db revision --check") < recipe.index("pytest")

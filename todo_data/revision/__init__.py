@@ -124,7 +124,8 @@ def make_revision(
 
 def _write(connection: Connection, message: str, autogenerate: bool, answers: dict[str, str], ask: Ask | None) -> RevisionResult:
     config = chain.alembic_config(connection=connection)
-    config.cmd_opts = argparse.Namespace(quiet=True)  # no "Generating ... done": the caller reports from the result
+    # as `alembic revision [--autogenerate] -q` would set them: the hook acts on autogenerate; no "Generating ... done"
+    config.cmd_opts = argparse.Namespace(autogenerate=autogenerate, quiet=True)
     config.set_main_option("revision_environment", "true")  # env.py runs (and numbers the revision) without autogenerate too
     config.attributes[RENAMES] = answers
     config.attributes[ASK] = ask

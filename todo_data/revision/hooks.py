@@ -45,8 +45,11 @@ class Findings:
 
 
 def _autogenerate(context: MigrationContext) -> bool:
-    revision_context = context.opts.get("revision_context")
-    return bool(revision_context is not None and revision_context.command_args.get("autogenerate"))
+    """Whether a revision is being written from the models: ``alembic revision --autogenerate`` or ``todo-data db
+    revision``. Alembic's recipe asks ``cmd_opts``, which ``alembic check`` (also an autogenerate run, whose operations
+    must stay as compared) does not set."""
+    config = context.config
+    return bool(config is not None and getattr(config.cmd_opts, "autogenerate", False))
 
 
 def _answers(context: MigrationContext) -> dict[str, str]:
