@@ -268,7 +268,9 @@ def test_rename_and_not_null_columns_apply_to_a_populated_database_and_come_back
     checked = run(copy, "db", "check", "--database-url", url)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
-    downgraded = run(copy, "db", "downgrade", "004", "--database-url", url)
+    # the downgrade drops the two new columns, which hold values now: it is refused unless that loss is accepted
+    assert run(copy, "db", "downgrade", "004", "--database-url", url).returncode == 1
+    downgraded = run(copy, "db", "downgrade", "004", "--accept-data-loss", "--database-url", url)
     assert downgraded.returncode == 0, downgraded.stderr
     assert table_snapshot(head_url, "task", ["id", "description"]) == stored
     assert table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"]) == others

@@ -165,7 +165,7 @@ class Backend(abc.ABC):
         import sqlalchemy as sa
 
         target = sa.table(table, sa.column(column))
-        operations.execute(target.update().where(target.c[column].is_(None)).values({column: value}))
+        operations.execute(target.update().where(target.c[column].is_(None)).values({column: sa.literal(value)}))
 
     def set_not_null(self, operations: Any, table: str, column: str) -> None:
         """Make a backfilled column NOT NULL inside a revision (``todo_data.revision.steps``); ``operations`` is Alembic's ``op``.

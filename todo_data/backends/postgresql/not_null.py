@@ -26,7 +26,7 @@ def backfill(operations: Any, table: str, column: str, value: Any) -> None:
     """Set ``column`` to ``value`` where it is NULL, ``BATCH_ROWS`` primary keys per transaction; ``operations`` is Alembic's ``op``."""
     context = operations.get_context()
     target = sa.table(table, sa.column(column))
-    single = target.update().where(target.c[column].is_(None)).values({column: value})
+    single = target.update().where(target.c[column].is_(None)).values({column: sa.literal(value)})
     if context.as_sql:
         operations.execute(single)  # offline SQL: one statement shows what runs
         return
@@ -42,7 +42,7 @@ def backfill(operations: Any, table: str, column: str, value: Any) -> None:
             chosen = sa.select(key).select_from(keyed).where(keyed.c[column].is_(None)).order_by(key).limit(BATCH_ROWS)
             if last is not None:
                 chosen = chosen.where(key > last)
-            statement = keyed.update().where(key.in_(chosen.scalar_subquery())).values({column: value}).returning(key)
+            statement = keyed.update().where(key.in_(chosen.scalar_subquery())).values({column: sa.literal(value)}).returning(key)
             done = [row[0] for row in operations.get_bind().execute(statement)]
             if not done:
                 return
