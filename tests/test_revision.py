@@ -317,3 +317,23 @@ def test_the_pre_commit_hooks_run_commands_the_cli_takes() -> None:
 def test_the_projects_own_ci_runs_the_check_before_the_suite() -> None:
     recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert recipe.index("todo-data db revision --check") < recipe.index("pytest")
+
+
+def test_a_callable_datetime_default_renders_in_offline_postgresql_sql(tmp_path: Path) -> None:
+    """The backfill value is a typed literal: ``db sql`` (and so ``db plan``'s impact) renders it with no database."""
+    copy = project_copy(
+        tmp_path,
+        {
+            "    completed: bool = False\n": "    completed: bool = False\n    due_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)\n"
+        },
+    )
+    assert run(copy, "db", "revision", "-m", "due dates").returncode == 0
+    text = (copy / "alembic" / "versions" / "005_due_dates.py").read_text()
+    assert "import datetime" in text and 'backfill("task", "due_at", datetime.datetime(' in text
+    offline = run(copy, "db", "sql", "004:005", "--dialect", "postgresql")
+    assert offline.returncode == 0, offline.stderr
+    assert "UPDATE task SET due_at='" in offline.stdout
+    assert offline.stdout.index("CHECK (due_at IS NOT NULL) NOT VALID") < offline.stdout.index(
+        "VALIDATE CONSTRAINT ck_task_due_at_not_null"
+    )
+    assert offline.stdout.index("VALIDATE CONSTRAINT") < offline.stdout.index("ALTER COLUMN due_at SET NOT NULL")
