@@ -337,3 +337,17 @@ def test_a_callable_datetime_default_renders_in_offline_postgresql_sql(tmp_path:
         "VALIDATE CONSTRAINT ck_task_due_at_not_null"
     )
     assert offline.stdout.index("VALIDATE CONSTRAINT") < offline.stdout.index("ALTER COLUMN due_at SET NOT NULL")
+
+
+def test_a_not_null_column_without_a_default_is_refused_until_given_a_value(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, {"    completed: bool = False\n": "    completed: bool = False\n    size: int\n"})
+    database = f"sqlite:///{tmp_path / 'todo.db'}"
+    assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
+    load_sample(sa.make_url(database), users=2, tasks=10, seed=1)
+    written = run(copy, "db", "revision", "-m", "task size")
+    assert written.returncode == 0, written.stderr
+    assert "task.size: NOT NULL with no default" in written.stderr and "TODO" in written.stderr
+    refused = run(copy, "db", "upgrade", "--database-url", database)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines()[-1].startswith("todo-data: error: ") and 'backfill("task", "size", None)' in refused.stderr
+    assert "current: 004" in run(copy, "db", "current", "--database-url", database).stdout

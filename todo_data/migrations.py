@@ -446,7 +446,7 @@ def drift_advice(database_url: str | URL | None = None) -> str:
     if state.at_head:
         return (
             f"The database is at head ({state.head}), so `todo-data db upgrade` has nothing to apply: the models changed "
-            'without a revision. Write one from the project root with `alembic revision --autogenerate -m "what changed"`, '
+            'without a revision. Write one with `todo-data db revision -m "what changed"` (from the project root), '
             "review the file it writes in alembic/versions/, then run `todo-data db upgrade` "
             "(if the database was changed by hand instead, undo that change)."
         )

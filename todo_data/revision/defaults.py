@@ -69,7 +69,7 @@ def _literal(value: Any, autogen_context: AutogenContext) -> str:
 def _render_backfill(autogen_context: AutogenContext, op: BackfillOp) -> str:
     autogen_context.imports.add(STEPS_IMPORT)
     if op.value is None:
-        return f"backfill({op.table!r}, {op.column!r}, None)  # TODO: the value the rows {op.table} holds get"
+        return f"backfill({op.table!r}, {op.column!r}, None)  # TODO: the value existing {op.table} rows get"
     return f"backfill({op.table!r}, {op.column!r}, {_literal(op.value, autogen_context)})"
 
 

@@ -29,6 +29,8 @@ def _one(op: MigrateOperation) -> str:
             changes.append("drop the server default" if op.modify_server_default is None else "set a server default")
         return f"alter column {op.column_name}: {', '.join(changes) or 'no change'}"
     if isinstance(op, BackfillOp):
+        if op.value is None:
+            return f"backfill {op.column}: no value yet (fill in the line marked TODO)"
         return f"backfill {op.column} with {op.value!r} where NULL"
     if isinstance(op, SetNotNullOp):
         return f"set {op.column} NOT NULL"
