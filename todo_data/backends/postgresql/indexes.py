@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from todo_data.backends.postgresql.privileges import INSUFFICIENT, Privileges, can_execute, can_select, read_privileges
 from todo_data.indexes import rules
 from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow, duration
 from todo_data.indexes.plans import GENERIC_NOTE
@@ -248,36 +249,97 @@ def _extensions(connection: Connection) -> dict[str, tuple[str, str]]:
 
 
 def _top_queries(
-    connection: Connection, quote: Callable[[str], str], extensions: dict[str, tuple[str, str]], notes: list[str]
+    connection: Connection,
+    quote: Callable[[str], str],
+    extensions: dict[str, tuple[str, str]],
+    notes: list[str],
+    privileges: Privileges,
 ) -> pd.DataFrame | None:
-    """The statements with most execution time in pg_stat_statements, the report's own left out; None, with a note, without it."""
-    preloaded = "pg_stat_statements" in str(connection.execute(marked("SELECT current_setting('shared_preload_libraries')")).scalar())
+    """The statements with most execution time in pg_stat_statements, the report's own left out; None, with a note, without it.
+
+    A role without pg_read_all_stats sees its own statements only (the others' text reads <insufficient privilege>):
+    those rows are left out and a note says how many. A role that may not SELECT the view gets a note and no frame.
+    """
     if "pg_stat_statements" not in extensions:
-        how = "CREATE EXTENSION pg_stat_statements;" + (
-            "" if preloaded else " It also needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf and a restart."
-        )
+        how = "CREATE EXTENSION pg_stat_statements;"
+        if not privileges.read_all_settings:
+            how += (
+                " It also needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf and a restart, unless the "
+                f"server has it already (role {privileges.role} cannot read shared_preload_libraries without pg_read_all_settings: "
+                f"{privileges.grant('pg_read_all_settings')})"
+            )
+        elif "pg_stat_statements" not in str(connection.execute(marked("SELECT current_setting('shared_preload_libraries')")).scalar()):
+            how += " It also needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf and a restart."
         notes.append(f"pg_stat_statements is not installed in this database, so there are no top queries: {how}")
         return None
     version, schema = extensions["pg_stat_statements"]
+    view = f"{quote(schema)}.pg_stat_statements"
+    if not can_select(connection, view):
+        notes.append(privileges.missing("there are no top queries", f"SELECT on {view}", privileges.grant(f"SELECT ON {view}")))
+        return None
     exec_time = "total_exec_time" if tuple(int(p) for p in version.split(".")[:2]) >= (1, 8) else "total_time"
     statement = marked(
         f"SELECT query, calls, {exec_time} AS total_ms, {exec_time} / nullif(calls, 0) AS mean_ms, rows "
-        f"FROM {quote(schema)}.pg_stat_statements "
+        f"FROM {view} "
         "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND calls > 0 "
-        "AND query NOT LIKE :marker "
+        "AND query NOT LIKE :marker AND query <> :hidden "
         "AND query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SHOW|SET|RESET|DISCARD|DEALLOCATE)\\M' "
         f"ORDER BY {exec_time} DESC LIMIT :limit"
     )
-    rows, error = attempt(connection, lambda: connection.execute(statement, {"marker": f"{MARKER}%", "limit": TOP_QUERIES_LIMIT}).all())
+    parameters = {"marker": f"{MARKER}%", "hidden": INSUFFICIENT, "limit": TOP_QUERIES_LIMIT}
+    rows, error = attempt(connection, lambda: connection.execute(statement, parameters).all())
     if error is not None:
         notes.append(
             f"pg_stat_statements is installed but cannot be read ({error}): it needs shared_preload_libraries = "
-            "'pg_stat_statements' and a restart, and pg_read_all_stats to see other roles' statements."
+            "'pg_stat_statements' and a restart."
         )
         return None
+    if not privileges.read_all_stats:
+        hidden = connection.execute(
+            marked(
+                f"SELECT count(*) FROM {view} WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query = :hidden"
+            ),
+            {"hidden": INSUFFICIENT},
+        ).scalar_one()
+        if hidden:
+            notes.append(
+                privileges.missing(
+                    f"the top queries are its own statements only ({hidden:,} statements of other roles are hidden)",
+                    "pg_read_all_stats",
+                    privileges.grant("pg_read_all_stats"),
+                    monitor=True,
+                )
+            )
     frame = pd.DataFrame([tuple(r) for r in rows or []], columns=TOP_QUERY_COLUMNS)
     notes.append(f"Top queries: the {TOP_QUERIES_LIMIT} statements with most execution time in pg_stat_statements {version}.")
     return frame
+
+
+def _privilege_notes(privileges: Privileges, indexes: list[Index], quote: Callable[[str], str]) -> list[str]:
+    """What the role's missing privileges leave out of the catalogue: bloat estimates, and other roles' index builds."""
+    notes = []
+    if privileges.unreadable_tables:
+        tables = ", ".join(quote(t) for t in privileges.unreadable_tables)
+        notes.append(
+            privileges.missing(
+                f"there are no bloat estimates for {tables} and their indexes, nor what-if costs for their foreign keys (pg_stats shows column statistics only to roles "
+                "that may read the table; every other finding on them stands)",
+                f"SELECT on {tables}",
+                privileges.grant(f"SELECT ON {tables}"),
+            )
+        )
+    if not privileges.read_all_stats and any(not index.valid for index in indexes):
+        notes.append(
+            privileges.missing(
+                "it cannot see index builds run by other roles (pg_stat_progress_create_index): an invalid index below may be "
+                "one being built right now by CREATE INDEX CONCURRENTLY",
+                "pg_read_all_stats",
+                privileges.grant("pg_read_all_stats"),
+                monitor=True,
+            )
+        )
+    return notes
 
 
 def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], list[ForeignKey], list[dict[str, Any]], dict[str, int | None]]:
@@ -395,10 +457,12 @@ class PostgresIndexes(IndexSupport):
     def read_catalog(self, connection: Connection) -> Catalog:
         notes: list[str] = []
         stats = _stats_window(connection, notes)  # read the usage counters before the report's own queries run
+        privileges = read_privileges(connection)
         indexes, foreign_keys, tables, rows = _catalog(connection, notes)
+        notes += _privilege_notes(privileges, indexes, self.quote)
         cache = _cache_blocks(connection)
         extensions = _extensions(connection)
-        top_queries = _top_queries(connection, self.quote, extensions, notes)
+        top_queries = _top_queries(connection, self.quote, extensions, notes, privileges)
         return Catalog(
             indexes=tuple(indexes),
             foreign_keys=tuple(foreign_keys),
@@ -420,6 +484,8 @@ class PostgresIndexes(IndexSupport):
     def _foreign_key_lookup(self, connection: Connection, fk: ForeignKey) -> Target | None:
         """The lookup a parent delete runs against the child table, with a real key value, for the what-if."""
         q = self.quote
+        if not can_select(connection, q(fk.table)):
+            return None  # the role may not read the child table: no key value to look up (the privilege note says so)
         columns = ", ".join(q(c) for c in fk.columns)
         row = connection.execute(marked(f"SELECT {columns} FROM {q(fk.table)} LIMIT 1")).first()
         if row is None:
@@ -527,6 +593,15 @@ class PostgresIndexes(IndexSupport):
             )
             return None, notes
         schema = self.quote(extensions["hypopg"][1])
+        functions = [f"{schema}.hypopg_create_index(text)", f"{schema}.hypopg_drop_index(oid)"]
+        denied = [f for f in functions if not can_execute(connection, f)]
+        if denied:
+            privileges = read_privileges(connection)
+            grant = privileges.grant(f"EXECUTE ON FUNCTION {', '.join(denied)}")
+            notes.append(
+                privileges.missing("there are no what-if costs for suggested indexes (HypoPG)", "EXECUTE on " + ", ".join(denied), grant)
+            )
+            return None, notes
         rows = []
         for suggestion in suggestions:
             targets = [*suggestion.targets, *(t for fk in suggestion.foreign_keys if (t := self._foreign_key_lookup(connection, fk)))]

@@ -51,8 +51,10 @@ class SqliteBackend(Backend):
         return Path(first.database or "").resolve() == Path(second.database or "").resolve()
 
     def missing_file(self, url: URL) -> bool:
-        database = url.database or ""
-        return database not in ("", ":memory:") and not Path(database).exists()
+        from todo_data.backends.sqlite.files import file_path
+
+        path = file_path(url.database or "")
+        return path is not None and not path.exists()
 
     def normalize_url(self, url: URL) -> URL:
         return url.set(drivername=self.sync_driver)

@@ -25,12 +25,27 @@ def read_uri(url: URL) -> str:
     if database in ("", ":memory:"):
         raise ConfigurationError("read_frame reads a SQLite file, but the URL names an in-memory database: use sqlite:///path/to/file.db.")
     if database.startswith("file:"):
-        without_mode = re.sub(r"([?&])mode=[^&]*&?", r"\1", database).rstrip("?&")
-        return f"{without_mode}{'&' if '?' in without_mode else '?'}mode=ro"
+        return _read_only_uri(database)
     path = Path(database)
     if not path.is_file():
         raise ConnectionFailed(missing_file_advice(database))
     return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def file_path(database: str) -> Path | None:
+    """The file a SQLite URL's database names: a path, or a ``file:`` URI's path (None for memory databases)."""
+    if database in ("", ":memory:") or "mode=memory" in database:
+        return None
+    if database.startswith("file:"):
+        path = database[len("file:") :].split("?", 1)[0]
+        return Path(path[len("//") :] if path.startswith("//") else path)
+    return Path(database)
+
+
+def _read_only_uri(uri: str) -> str:
+    """A ``file:`` URI with its mode, if any, replaced by ``mode=ro``."""
+    without_mode = re.sub(r"([?&])mode=[^&]*&?", r"\1", uri).rstrip("?&")
+    return f"{without_mode}{'&' if '?' in without_mode else '?'}mode=ro"
 
 
 def write_uri(url: URL) -> str:
@@ -99,6 +114,10 @@ def prepare_file(url: URL, *, read_only: bool) -> None:
 
 def read_only_url(url: URL) -> URL:
     """The URL opened with ``mode=ro``, so SQLite itself refuses writes: reports cannot change data."""
-    if not url.database or url.database == ":memory:":
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database:
         return url
-    return url.set(database=f"file:{Path(url.database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
+    if database.startswith("file:"):  # a file: URL of the user's own: its mode (in the URI or the URL's query) becomes ro
+        without_mode = re.sub(r"([?&])mode=[^&]*&?", r"\1", database).rstrip("?&")
+        return url.set(database=without_mode, query={**url.query, "mode": "ro", "uri": "true"})
+    return url.set(database=f"file:{Path(database).resolve()}?mode=ro", query={**url.query, "uri": "true"})
