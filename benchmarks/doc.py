@@ -20,6 +20,7 @@ QUERY_P50_TARGET_MS = 1.0
 REPORT_SECONDS_TARGET = 20.0
 REPORT_RSS_TARGET = 500 * MB
 MIGRATION_TARGET = 1.5
+IMPACT_SECONDS_TARGET = 10.0
 
 LOAD_PEERS = {
     "load_sample": "`load_sample` (`todo-data sample`): ADBC COPY, indexes dropped and rebuilt, ANALYZE",
@@ -529,6 +530,26 @@ def render_report(backend: str, data: dict[str, Any], results: dict[str, Any], o
     return text
 
 
+def render_impact(backend: str, data: dict[str, Any], results: dict[str, Any], outcomes: list[Outcome]) -> str:
+    runs = data.get("impact")
+    good = ok_runs(runs)
+    if not good:
+        outcomes.append(Outcome(backend, "impact", "not measured", None, error_of(runs) or ""))
+        return f"Not measured: {error_of(runs) or 'no run'}"
+    fastest = min(run["seconds"] for run in good)
+    met = fastest < IMPACT_SECONDS_TARGET
+    outcomes.append(Outcome(backend, "impact", seconds(fastest), met, "" if met else f"the fastest run took {seconds(fastest)}"))
+    findings = good[0].get("findings", [])
+    text = table(
+        ["run", "time", "peak RSS"], [[str(n), seconds(run["seconds"]), megabytes(run["peak_rss"])] for n, run in enumerate(good, 1)]
+    )
+    text += "\n\n" + table(
+        ["rule", "severity", "rows"], [[rule, severity, "—" if count is None else f"{count:,}"] for rule, severity, count in findings]
+    )
+    text += f"\n\n- < {IMPACT_SECONDS_TARGET:g} s: {verdict(met, over(fastest, IMPACT_SECONDS_TARGET))} — {seconds(fastest)} (fastest run)."
+    return text
+
+
 def render_migration(backend: str, data: dict[str, Any], results: dict[str, Any], outcomes: list[Outcome]) -> str:
     migration = data.get("migration") or {}
     upgrade, ddl = best(migration.get("upgrade"), key=lambda r: r["seconds"]), best(migration.get("ddl_alone"), key=lambda r: r["seconds"])
@@ -588,6 +609,7 @@ SECTIONS: list[tuple[str, Callable[[str, dict[str, Any], dict[str, Any], list[Ou
     ("export", render_export),
     ("queries", render_queries),
     ("report", render_report),
+    ("impact", render_impact),
     ("migration", render_migration),
 ]
 
@@ -657,6 +679,7 @@ def render(results: dict[str, Any]) -> str:
         "export": f"## {tasks:,} tasks into a Parquet file",
         "queries": "## Canonical queries: the driver vs a SQLModel session",
         "report": f"## `04-task-report` through papermill on {tasks:,} tasks",
+        "impact": f"## The data impact of a revision on {tasks:,} tasks (`todo-data db plan`, before the trace)",
         "migration": f"## A revision-001 database with {tasks:,} tasks → head",
     }
     intros = {
@@ -685,6 +708,11 @@ def render(results: dict[str, Any]) -> str:
             f"`todo-data report 04-task-report --database-url … --output-dir …` as a subprocess, {options['report_repeats']}{X}: wall time "
             "from start to exit, and resident memory of the whole process tree (the command and its Jupyter kernel) "
             "sampled every 20 ms; the largest single process comes from `wait4`."
+        ),
+        "impact": (
+            "`todo_data.impact.impact` of a benchmark-only revision after head (`benchmarks/peers.py`: drop `task.description`, "
+            "narrow `title` to 20 characters, make it unique, a CHECK on `priority`, a foreign key on `user_id`, NOT NULL on "
+            f"`users.name`), measured read-only on the loaded database, {options['report_repeats']}{X} in a fresh process each."
         ),
         "migration": (
             f"`todo_data.migrations.upgrade` (what `todo-data db upgrade` runs) against the offline SQL of `todo_data.migrations.sql('001:head')` "
@@ -723,6 +751,7 @@ def summary_table(outcomes: list[Outcome], backends: list[str]) -> str:
         ("read vs pd.read_sql", f"read_frame ≥ {READ_SPEEDUP_TARGET:.0f}{X} faster than `pd.read_sql`"),
         ("queries", f"canonical queries index-backed, driver p50 < {QUERY_P50_TARGET_MS:g} ms"),
         ("report", f"04-task-report < {REPORT_SECONDS_TARGET:g} s, peak RSS < {megabytes(REPORT_RSS_TARGET)}"),
+        ("impact", f"data impact of a revision < {IMPACT_SECONDS_TARGET:g} s"),
         ("migration", f"001 → head ≤ {MIGRATION_TARGET}{X} the DDL alone"),
     ]
     by_key = {(o.backend, o.work): o for o in outcomes}

@@ -684,6 +684,55 @@ def _sqlite_plan(driver: Any, sql: str, bound: dict[str, Any]) -> dict[str, Any]
     return {"plan": shape["plan"], "indexes": shape["indexes_used"], "full_scan": shape["full_scan"], "sort": shape["temp_sort"]}
 
 
+IMPACT_UPGRADE = """
+with op.batch_alter_table("task") as batch_op:
+    batch_op.drop_column("description")
+    batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(20))
+    batch_op.create_unique_constraint("uq_task_title", ["title"])
+    batch_op.create_check_constraint("priority_known", "priority IN ('low', 'medium', 'high')")
+    batch_op.create_foreign_key("fk_task_user_again", "users", ["user_id"], ["id"])
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("name", existing_type=sa.String(255), nullable=False)
+"""
+IMPACT_DOWNGRADE = """
+with op.batch_alter_table("task") as batch_op:
+    batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
+"""
+
+
+def impact_scripts(folder: str) -> str:
+    """A copy of the chain with a benchmark-only revision after its head that meets data seven ways (``impact``'s peer)."""
+    import shutil
+    import textwrap
+
+    from todo_data import chain
+
+    scripts = Path(folder)
+    shutil.copytree(Path(chain.alembic_config().get_main_option("script_location") or ""), scripts, dirs_exist_ok=True)
+    head = chain.head()
+    number = f"{int(head) + 1:03d}"
+
+    def body(text: str) -> str:
+        return textwrap.indent(textwrap.dedent(text).strip() + "\n", "    ")
+
+    (scripts / "versions" / f"{number}_benchmark_only.py").write_text(
+        f'"""Benchmark only."""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\nrevision = "{number}"\ndown_revision = "{head}"\n\n\n'
+        f"def upgrade() -> None:\n{body(IMPACT_UPGRADE)}\n\ndef downgrade() -> None:\n{body(IMPACT_DOWNGRADE)}"
+    )
+    return str(scripts)
+
+
+def impact(url: str, script_location: str) -> Runner:
+    """``todo_data.impact.impact`` (what ``todo-data db plan`` measures first) of the benchmark-only revision, read-only."""
+    from todo_data.impact import impact as measure
+
+    def run() -> dict[str, Any]:
+        found = measure(url, script_location=script_location)
+        return {"findings": [[item.rule, item.severity, item.count] for item in found]}
+
+    return run
+
+
 PEERS: dict[str, Callable[..., Runner]] = {
     "prepare": prepare,
     "load_sample": load_sample,
@@ -704,6 +753,7 @@ PEERS: dict[str, Callable[..., Runner]] = {
     "queries": queries,
     "export_parquet": export_parquet,
     "read_sql_parquet": read_sql_parquet,
+    "impact": impact,
 }
 
 

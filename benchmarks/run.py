@@ -236,6 +236,11 @@ def bench_backend(ws: Workspace, backend: str, options: argparse.Namespace, data
         out["queries"] = ws.peer("queries", url=main)
     with section("report"):
         out["report"] = [run_report(ws, main, n) for n in range(options.report_repeats)]
+    with section("impact"):
+        from benchmarks.peers import impact_scripts
+
+        scripts = impact_scripts(str(ws.dir / "impact-alembic"))
+        out["impact"] = [ws.peer("impact", url=main, script_location=scripts) for _ in range(options.report_repeats)]
     ws.drop(main)
     with section("migration"):
         bench_migration(ws, backend, options, data_dir, out.setdefault("migration", {}))
