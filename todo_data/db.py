@@ -7,16 +7,17 @@ import contextlib
 import re
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from todo_data.backends import backend_for, find_backend
+from todo_data.backends import Backend, backend_for, find_backend
 from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child  # noqa: F401  (old names, still importable here)
 from todo_data.backends.sqlite.engine import (  # noqa: F401  (old names, still importable here)
     IN_PROCESS_SQLITE_READS,
@@ -57,6 +58,34 @@ def build_engine(url: URL, *, read_only: bool = False, for_migrations: bool = Fa
     engine = create_engine(url, **kwargs)
     backend.prepare_engine(engine, read_only=read_only, for_migrations=for_migrations)
     return engine
+
+
+@dataclass(frozen=True)
+class DatabaseHandle:
+    """One database resolved once: its URL, its backend and one engine, passed along instead of the URL, so work that
+    reads the same database several times builds one engine for it (see :func:`open_database`)."""
+
+    url: URL
+    backend: Backend
+    engine: Engine
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection from the handle's engine; connection failures become one line (:func:`translate_errors`)."""
+        with translate_errors(self.url), self.engine.connect() as connection:
+            yield connection
+
+
+@contextlib.contextmanager
+def open_database(url: URL, *, read_only: bool = False, for_migrations: bool = False) -> Iterator[DatabaseHandle]:
+    """A resolved URL (:func:`resolve_url`) as one :class:`DatabaseHandle`, its engine made as :func:`build_engine` makes
+    it and disposed once, when the block ends. An unknown backend fails here."""
+    backend = backend_for(url)
+    engine = build_engine(url, read_only=read_only, for_migrations=for_migrations)
+    try:
+        yield DatabaseHandle(url, backend, engine)
+    finally:
+        engine.dispose()
 
 
 _ENGINES: dict[tuple[str, bool, bool], Engine] = {}

@@ -22,8 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 
 from todo_data import chain, migrations
-from todo_data.backends import Backend, backend_for, find_backend
-from todo_data.db import build_engine, resolve_url, translate_errors
+from todo_data.backends import backend_for, find_backend
+from todo_data.db import DatabaseHandle, open_database, resolve_url
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.settings import backend_of, get_settings, mask_url
 from todo_data.standby import require_primary
@@ -85,23 +85,6 @@ def trace(
 
     script = chain.script_directory(script_location)
     notes: list[str] = []
-    current = _current(url)
-    if staging is None:
-        require_primary(url, "db plan", instead=PLAN_ON_STANDBY)
-    adopted = not current and _adoptable(url)
-    if adopted:
-        current = (chain.BASE_REVISION,)
-        notes.append(
-            f"{mask_url(url)} has no alembic_version but revision {current[0]}'s schema: the upgrade adopts it as {current[0]} first."
-        )
-    pending = _pending(script, current, target, url)
-    if staging is not None:
-        staged = _current(staging) or ((chain.BASE_REVISION,) if _adoptable(staging) else ())
-        if staged != current:
-            raise ConfigurationError(
-                f"The staging copy {mask_url(staging)} is at {', '.join(staged) or 'no revision'}, the target at "
-                f"{', '.join(current) or 'no revision'}: bring the copy to the target's revision first."
-            )
 
     def config_for(connection: Connection | None = None) -> Config:
         return chain.alembic_config(connection=connection, script_location=script_location)
@@ -109,23 +92,49 @@ def trace(
     statements: list[Statement] = []
     revisions: list[TracedRevision] = []
     traced_label, scratch = "nothing (no pending revisions)", False
+    # Each database is resolved once into a handle (URL, backend, one engine), disposed once as the block ends: the
+    # target and a staging copy read only, the database traced on with a migration engine (disposed before it is removed).
     with contextlib.ExitStack() as stack:
+        target_database = stack.enter_context(open_database(url, read_only=True))
+        current = _current(target_database)
+        with target_database.connect() as connection:
+            tracing.read_target(connection)
+            if staging is None:
+                require_primary(url, "db plan", connection=connection, instead=PLAN_ON_STANDBY)
+        adopted = not current and _adoptable(target_database)
+        if adopted:
+            current = (chain.BASE_REVISION,)
+            notes.append(
+                f"{mask_url(url)} has no alembic_version but revision {current[0]}'s schema: the upgrade adopts it as {current[0]} first."
+            )
+        pending = _pending(script, current, target, url)
+        staged_current: tuple[str, ...] = ()
+        if staging is not None:
+            staging_database = stack.enter_context(open_database(staging, read_only=True))
+            staged_current = _current(staging_database)
+            staged = staged_current or ((chain.BASE_REVISION,) if _adoptable(staging_database) else ())
+            if staged != current:
+                raise ConfigurationError(
+                    f"The staging copy {mask_url(staging)} is at {', '.join(staged) or 'no revision'}, the target at "
+                    f"{', '.join(current) or 'no revision'}: bring the copy to the target's revision first."
+                )
         if pending:
             if tracing.on_copy:
-                traced_url = stack.enter_context(tracing.database(staging or url))
+                traced = stack.enter_context(open_database(stack.enter_context(tracing.database(staging or url)), for_migrations=True))
                 traced_label, scratch = f"a copy of {mask_url(staging or url)}", True
-                if adopted and not _current(traced_url):
-                    _stamp(config_for, traced_url, current[0])
+                if adopted and not _current(traced):
+                    _stamp(config_for, traced, current[0])
             elif staging is not None:
-                traced_url, traced_label = staging, mask_url(staging)
+                traced = stack.enter_context(open_database(staging, for_migrations=True))
+                traced_label = mask_url(staging)
             else:
-                traced_url = stack.enter_context(tracing.database(url))
-                traced_label, scratch = mask_url(traced_url), True
+                traced = stack.enter_context(open_database(stack.enter_context(tracing.database(url)), for_migrations=True))
+                traced_label, scratch = mask_url(traced.url), True
                 if current:
-                    _apply(config_for, traced_url, current[0])
-                sample_tasks = _fill_scratch(traced_url, current, sample_tasks, sample_users, notes)
+                    _apply(config_for, traced, current[0])
+                sample_tasks = _fill_scratch(traced.url, current, sample_tasks, sample_users, notes)
             statements, revisions = _trace_pending(
-                traced_url,
+                traced,
                 pending,
                 config_for,
                 script,
@@ -133,9 +142,9 @@ def trace(
                 real_lock_timeout,
                 trace_lock_timeout,
                 owned=scratch,
-                stamp=current[0] if adopted and staging is not None and not _current(staging) else None,
+                stamp=current[0] if adopted and staging is not None and not staged_current else None,
             )
-        target_rows = _target_rows(url, backend, {name for record in statements for name in record.tables})
+        target_rows = _target_rows(target_database, {name for record in statements for name in record.tables})
 
     if scratch and not tracing.on_copy and not sample_tasks:
         notes.append(
@@ -191,7 +200,7 @@ def _pending(script: ScriptDirectory, current: tuple[str, ...], target: str, url
 
 
 def _trace_pending(
-    url: URL,
+    traced: DatabaseHandle,
     pending: list[tuple[str, str | None, str]],
     config_for: Callable[..., Config],
     script: ScriptDirectory,
@@ -213,16 +222,16 @@ def _trace_pending(
             revisions.append(TracedRevision(revision, down, message, 0, 0.0, f"not traced: revision {failed_at} failed first"))
             continue
         replay = pending[index - 1][0] if index and not owned else None
-        traced = _trace_revision(
-            url, config_for(), script, revision, replay, tracing, lock_timeout, trace_lock_timeout, None if owned else stamp
+        result = _trace_revision(
+            traced, config_for(), script, revision, replay, tracing, lock_timeout, trace_lock_timeout, None if owned else stamp
         )
-        statements.extend(traced.statements)
-        lock_timeout = _session_timeout_after(traced.statements, lock_timeout)
-        revisions.append(TracedRevision(revision, down, message, len(traced.statements), traced.ms, traced.error))
-        if traced.error is not None:
+        statements.extend(result.statements)
+        lock_timeout = _session_timeout_after(result.statements, lock_timeout)
+        revisions.append(TracedRevision(revision, down, message, len(result.statements), result.ms, result.error))
+        if result.error is not None:
             failed_at = revision
         elif owned and index + 1 < len(pending):
-            _apply(config_for, url, revision)
+            _apply(config_for, traced, revision)
     return statements, revisions
 
 
@@ -251,30 +260,23 @@ def _run_alembic(connection: Connection, config: Config, script: ScriptDirectory
         environment.run_migrations()
 
 
-def _apply(config_for: Callable[[Connection], Config], url: URL, revision: str) -> None:
+def _apply(config_for: Callable[[Connection], Config], traced: DatabaseHandle, revision: str) -> None:
     """Upgrade a database the trace owns (scratch or copy) for real, through env.py like any upgrade."""
-    engine = build_engine(url, for_migrations=True)
     try:
-        with translate_errors(url), engine.connect() as connection:
+        with traced.connect() as connection:
             command.upgrade(config_for(connection), revision)
             if connection.in_transaction():
                 connection.commit()
     except (CommandError, sa.exc.DBAPIError) as exc:
-        raise MigrationError(f"Could not bring {mask_url(url)} to revision {revision} for the trace: {error_line(exc)}") from None
-    finally:
-        engine.dispose()
+        raise MigrationError(f"Could not bring {mask_url(traced.url)} to revision {revision} for the trace: {error_line(exc)}") from None
 
 
-def _stamp(config_for: Callable[[Connection], Config], url: URL, revision: str) -> None:
+def _stamp(config_for: Callable[[Connection], Config], traced: DatabaseHandle, revision: str) -> None:
     """Record ``revision`` in a copy the trace owns, as the real upgrade's adoption would."""
-    engine = build_engine(url, for_migrations=True)
-    try:
-        with engine.connect() as connection:
-            command.stamp(config_for(connection), revision)
-            if connection.in_transaction():
-                connection.commit()
-    finally:
-        engine.dispose()
+    with traced.engine.connect() as connection:
+        command.stamp(config_for(connection), revision)
+        if connection.in_transaction():
+            connection.commit()
 
 
 @dataclass
@@ -285,7 +287,7 @@ class _Traced:
 
 
 def _trace_revision(
-    url: URL,
+    traced: DatabaseHandle,
     config: Config,
     script: ScriptDirectory,
     revision: str,
@@ -296,35 +298,31 @@ def _trace_revision(
     stamp: str | None = None,
 ) -> _Traced:
     """Run one revision in a transaction that is rolled back, every statement watched; ``replay``: run up to it first, unwatched."""
-    engine = build_engine(url, for_migrations=True)
     recorder = tracing.recorder(revision, lock_timeout)
     error: str | None = None
     started = time.perf_counter()
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            transaction = connection.begin()
+    with traced.connect() as connection:
+        transaction = connection.begin()
+        try:
+            tracing.begin(connection, trace_lock_timeout)
+            if stamp is not None:  # adopted, as the real upgrade would, inside the transaction that is rolled back
+                MigrationContext.configure(connection).stamp(script, stamp)
+            if replay is not None:
+                _run_alembic(connection, config, script, replay, None)
+            recorder.start(connection.connection.dbapi_connection)
+            started = time.perf_counter()
+            event.listen(connection, "before_cursor_execute", recorder.before, retval=True)
+            event.listen(connection, "after_cursor_execute", recorder.after)
             try:
-                tracing.begin(connection, trace_lock_timeout)
-                if stamp is not None:  # adopted, as the real upgrade would, inside the transaction that is rolled back
-                    MigrationContext.configure(connection).stamp(script, stamp)
-                if replay is not None:
-                    _run_alembic(connection, config, script, replay, None)
-                recorder.start(connection.connection.dbapi_connection)
-                started = time.perf_counter()
-                event.listen(connection, "before_cursor_execute", recorder.before, retval=True)
-                event.listen(connection, "after_cursor_execute", recorder.after)
-                try:
-                    _run_alembic(connection, config, script, revision, recorder)
-                except (sa.exc.SQLAlchemyError, RuntimeError) as exc:  # what a failing revision raises in a real upgrade too
-                    recorder.failed(exc)
-                    error = error_line(exc)
-                finally:
-                    event.remove(connection, "before_cursor_execute", recorder.before)
-                    event.remove(connection, "after_cursor_execute", recorder.after)
+                _run_alembic(connection, config, script, revision, recorder)
+            except (sa.exc.SQLAlchemyError, RuntimeError) as exc:  # what a failing revision raises in a real upgrade too
+                recorder.failed(exc)
+                error = error_line(exc)
             finally:
-                transaction.rollback()
-    finally:
-        engine.dispose()
+                event.remove(connection, "before_cursor_execute", recorder.before)
+                event.remove(connection, "after_cursor_execute", recorder.after)
+        finally:
+            transaction.rollback()
     ms = sum(statement.ms or 0.0 for statement in recorder.statements) if recorder.statements else (time.perf_counter() - started) * 1000
     if any(statement.error and not error for statement in recorder.statements):
         error = next(statement.error for statement in recorder.statements if statement.error)
@@ -334,42 +332,30 @@ def _trace_revision(
 # --- the databases: target (read only), traced (scratch, copy, or staging) ---------------------------
 
 
-def _current(url: URL) -> tuple[str, ...]:
-    engine = build_engine(url, read_only=True)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
-    finally:
-        engine.dispose()
+def _current(database: DatabaseHandle) -> tuple[str, ...]:
+    with database.connect() as connection:
+        return chain.current_revisions(connection)
 
 
-def _adoptable(url: URL) -> bool:
+def _adoptable(database: DatabaseHandle) -> bool:
     """A database with the app's tables but no ``alembic_version``: an upgrade adopts it as 001 if its schema is exactly 001."""
-    engine = build_engine(url, read_only=True)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            tables = set(sa.inspect(connection).get_table_names()) & set(migrations.APP_TABLES)
-            differences = migrations.seed_schema_differences(connection) if tables else []
-    finally:
-        engine.dispose()
+    with database.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names()) & set(migrations.APP_TABLES)
+        differences = migrations.seed_schema_differences(connection) if tables else []
     if differences:
         raise MigrationError(
-            f"{mask_url(url)} has tables ({', '.join(sorted(tables))}) but no alembic_version, and its schema is not revision "
-            f"{migrations.BASE_REVISION}: an upgrade would refuse it, so there is nothing to trace (first difference: {differences[0]})."
+            f"{mask_url(database.url)} has tables ({', '.join(sorted(tables))}) but no alembic_version, and its schema is not revision "
+            f"{chain.BASE_REVISION}: an upgrade would refuse it, so there is nothing to trace (first difference: {differences[0]})."
         )
     return bool(tables)
 
 
-def _target_rows(url: URL, backend: Backend, names: set[str]) -> dict[str, int]:
+def _target_rows(database: DatabaseHandle, names: set[str]) -> dict[str, int]:
     """Rows in the target's tables (read only): exact, or the catalogue's estimate for tables above :data:`EXACT_COUNT_BELOW`."""
     if not names:
         return {}
-    engine = build_engine(url, read_only=True)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            return backend.row_counts(connection, names, EXACT_COUNT_BELOW)
-    finally:
-        engine.dispose()
+    with database.connect() as connection:
+        return database.backend.row_counts(connection, names, EXACT_COUNT_BELOW)
 
 
 def _fill_scratch(scratch: URL, current: tuple[str, ...], tasks: int, users: int | None, notes: list[str]) -> int:

@@ -36,6 +36,9 @@ class Tracing(abc.ABC):
     def recorder(self, revision: str, lock_timeout: str) -> Recorder:
         """A recorder for one revision; ``lock_timeout``: what the real run's session has set when the revision starts."""
 
+    def read_target(self, connection: Connection) -> None:  # noqa: B027  (a hook)
+        """Read what the trace needs to know of the target, once, on its read-only connection; nothing by default."""
+
     def begin(self, connection: Connection, trace_lock_timeout: str) -> None:  # noqa: B027  (a hook)
         """Settings for the traced revision's transaction, before anything runs in it; none by default."""
 

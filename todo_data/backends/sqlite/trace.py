@@ -4,7 +4,6 @@ batch mode is rebuilt by copying its rows. Traced on a copy of the file (the bac
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import sqlite3
 import tempfile
@@ -12,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
-from todo_data.db import build_engine, translate_errors
 from todo_data.trace.danger import whole_database_danger
 from todo_data.trace.records import Lock, Recorder, Statement, fetch
 from todo_data.trace.tracing import Tracing
@@ -74,14 +72,9 @@ class SqliteRecorder(Recorder):
                 record.traced_rows[name] = int(fetch(dbapi_connection, f'SELECT count(*) FROM "{name}"')[0][0])
 
 
-def journal_mode(url: URL) -> str:
+def journal_mode(connection: Connection) -> str:
     """``wal``, ``delete``, ...: whether readers go on while a writer holds the lock."""
-    engine = build_engine(url, read_only=True)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            return str(connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()).lower()
-    finally:
-        engine.dispose()
+    return str(connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()).lower()
 
 
 @contextlib.contextmanager
@@ -104,10 +97,11 @@ class SqliteTracing(Tracing):
     on_copy: ClassVar[bool] = True
     lint: ClassVar[bool] = False
 
-    @functools.cached_property
-    def journal(self) -> str:
-        """The target's journal mode, read once."""
-        return journal_mode(self.url)
+    journal: str
+    """The target's journal mode, read once by :meth:`read_target`."""
+
+    def read_target(self, connection: Connection) -> None:
+        self.journal = journal_mode(connection)
 
     def database(self, url: URL) -> contextlib.AbstractContextManager[URL]:
         return copy(url)
