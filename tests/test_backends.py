@@ -115,3 +115,28 @@ def test_week_start_is_the_monday_of_the_utc_week_on_each_backend(backend: str, 
     finally:
         engine.dispose()
     assert str(found)[:10] == monday and date.fromisoformat(monday).weekday() == 0
+
+
+@pytest.mark.parametrize(
+    ("backend", "url", "driver_says", "line"),
+    [
+        (
+            "postgresql",
+            "postgresql://app@db.example.com/todo",
+            'FATAL:  database "todo" does not exist',
+            "Database 'todo' does not exist on db.example.com:5432",
+        ),
+        (
+            "postgresql",
+            "postgresql://app@db.example.com/todo",
+            "connection refused",
+            "Cannot reach the database server at db.example.com:5432",
+        ),
+        ("sqlite", "sqlite:////srv/todo.db", "file is not a database", "/srv/todo.db is not a SQLite database"),
+        ("sqlite", "sqlite:////srv/todo.db", "unable to open database file", "Cannot open SQLite file /srv/todo.db"),
+    ],
+)
+def test_each_backend_words_its_own_driver_errors_and_no_other(backend: str, url: str, driver_says: str, line: str) -> None:
+    own, other = backend_for(backend), next(found for name in backend_names() if (found := backend_for(name)).name != backend)
+    assert (own.describe_error(driver_says, sa.make_url(url)) or "").startswith(line)
+    assert other.describe_error(driver_says, sa.make_url(url)) is None

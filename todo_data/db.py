@@ -267,21 +267,9 @@ def describe_connection_error(exc: BaseException, url: URL) -> str:
     """One line, no password, saying why a connection failed and what to do."""
     text = str(getattr(exc, "orig", None) or exc)
     backend = find_backend(url)
-    where = backend.location(url) if backend is not None else (url.database or "")
-    lowered = text.lower()
-    if "does not exist" in lowered and "database" in lowered:
-        message = f"Database {url.database!r} does not exist on {where}: create it (createdb {url.database}) or fix the URL."
-    elif "password authentication failed" in lowered or "no password supplied" in lowered:
-        message = f"The server at {where} refused user {url.username!r}: check the user name and password in the URL."
-    elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered or "timed out" in lowered:
-        message = f"Cannot reach the database server at {where}: is it running, and are the URL's host and port right?"
-    elif "could not translate host name" in lowered or "name or service not known" in lowered or "nodename nor servname" in lowered:
-        message = f"Unknown host {url.host!r}: fix the host name in the database URL."
-    elif "unable to open database file" in lowered:
-        message = f"Cannot open SQLite file {url.database}: check that the folder exists and is writable."
-    elif "file is not a database" in lowered:
-        message = f"{url.database} is not a SQLite database: point the URL at a SQLite file."
-    else:
+    message = backend.describe_error(text, url) if backend is not None else None
+    if message is None:  # not one the backend words: its first line, and where
+        where = backend.location(url) if backend is not None else (url.database or "")
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         message = f"Database error at {where}: {first}"
     return mask_text(message, url.password if isinstance(url.password, str) else None)

@@ -32,8 +32,8 @@ _REGISTRY: dict[str, type[Backend]] = {}
 class Backend(abc.ABC):
     """One kind of database: its drivers, its rules and the operations that differ on it.
 
-    Subclasses set the class attributes and implement the abstract methods; the methods that raise
-    ``NotImplementedError`` are the seam's next phase (docs/architecture.md), named here so it lands in this shape.
+    Subclasses set the class attributes and implement the abstract methods; the other methods are hooks with a
+    default that a backend overrides where it differs.
     """
 
     name: ClassVar[str]
@@ -181,11 +181,12 @@ class Backend(abc.ABC):
         at the end (todo_data.impact); by default a plain transaction with no timeout."""
         return _plain_transaction(connection)
 
-    # --- the next phase ----------------------------------------------------------------------------------------------
+    # --- errors ------------------------------------------------------------------------------------------------------
 
-    def describe_error(self, error: BaseException, url: URL) -> str | None:
-        """One line for a driver error this backend recognises (db.describe_connection_error), else None."""
-        raise NotImplementedError
+    def describe_error(self, message: str, url: URL) -> str | None:
+        """One line with advice for a driver's error ``message`` this backend recognises (db.describe_connection_error
+        asks it, and words any other as ``Database error at <location>: <first line>``); None by default."""
+        return None
 
     # --- reports: tasks, read_schema (inspect), the index report ---------------------------------------------------
 

@@ -67,6 +67,11 @@ class PostgresqlBackend(Backend):
     def location(self, url: URL) -> str:
         return f"{url.host or 'localhost'}:{url.port or DEFAULT_PORT}"
 
+    def describe_error(self, message: str, url: URL) -> str | None:
+        from todo_data.backends.postgresql.errors import describe_error
+
+        return describe_error(message, url, self.location(url))
+
     def engine_arguments(self, url: URL, *, read_only: bool) -> tuple[URL, dict[str, Any]]:
         if read_only:  # the server refuses writes in every transaction of the session
             return url, {"connect_args": {"options": "-c default_transaction_read_only=on"}}

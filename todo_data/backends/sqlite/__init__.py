@@ -65,6 +65,11 @@ class SqliteBackend(Backend):
     def location(self, url: URL) -> str:
         return url.database or ""
 
+    def describe_error(self, message: str, url: URL) -> str | None:
+        from todo_data.backends.sqlite.errors import describe_error
+
+        return describe_error(message, url)
+
     def require_file(self, url: URL) -> None:
         from todo_data.backends.sqlite.files import require_file
 
