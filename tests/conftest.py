@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -233,6 +234,26 @@ def _plain(value):
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == " " and value[13] == ":":
         return datetime.fromisoformat(value).isoformat(sep=" ")  # SQLite keeps timestamps as text
     return value
+
+
+# --- SQLite: another process asks for the write lock (read_frame's and export's transports keep this one's) ---------
+
+OTHER_WRITER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
+try:
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("ROLLBACK")
+    print("wrote")
+except sqlite3.OperationalError as exc:
+    print(exc)
+"""
+
+
+def other_process_writes(path: Path) -> str:
+    """What a second process gets when it asks for SQLite's write lock on the file without waiting: ``wrote``, or
+    ``database is locked``."""
+    return subprocess.run([sys.executable, "-c", OTHER_WRITER, str(path)], capture_output=True, text=True, check=True).stdout.strip()
 
 
 # --- PostgreSQL statements and workloads, for the index report's tests ------------------------------------

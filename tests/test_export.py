@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from conftest import BACKENDS, create_pg_database, drop_pg_database, require_pg
+from conftest import BACKENDS, create_pg_database, drop_pg_database, other_process_writes, require_pg
 from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines, export, frames
@@ -221,23 +221,6 @@ def test_sqlite_pages_starting_with_nulls_keep_the_models_types(tmp_path: Path, 
     assert _checksums(columns, rows) == _checksums(columns, _database_rows(url, TASK))
 
 
-OTHER_WRITER = """
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
-try:
-    connection.execute("BEGIN IMMEDIATE")
-    connection.execute("ROLLBACK")
-    print("wrote")
-except sqlite3.OperationalError as exc:
-    print(exc)
-"""
-
-
-def _other_process_writes(path: Path) -> str:
-    """What a second process gets when it asks for SQLite's write lock without waiting: wrote, or database is locked."""
-    return subprocess.run([sys.executable, "-c", OTHER_WRITER, str(path)], capture_output=True, text=True, check=True).stdout.strip()
-
-
 def test_sqlite_held_open_here_exports_through_a_child_and_keeps_the_lock(tmp_path: Path) -> None:
     """While this process holds a write transaction, the export runs in a child: same rows, and the lock stays."""
     url = make_url(f"sqlite+pysqlite:///{tmp_path / 'held.db'}")
@@ -251,7 +234,7 @@ def test_sqlite_held_open_here_exports_through_a_child_and_keeps_the_lock(tmp_pa
 
         held = export.export("all", tmp_path / "held", database_url=url)
 
-        assert _other_process_writes(Path(url.database or "")) == "database is locked", "the export dropped this process's lock"
+        assert other_process_writes(Path(url.database or "")) == "database is locked", "the export dropped this process's lock"
     finally:
         writer.execute("ROLLBACK")
         writer.close()

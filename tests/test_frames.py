@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import subprocess
-import sys
 import threading
 import traceback
 import uuid
@@ -16,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import BACKENDS, _admin_execute, create_pg_database, drop_pg_database, require_pg
+from conftest import BACKENDS, _admin_execute, create_pg_database, drop_pg_database, other_process_writes, require_pg
 from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines, frames, session_scope
@@ -306,21 +304,10 @@ def test_sqlite_columns_that_start_with_nulls_still_read(sample: URL, everything
 # POSIX locks belong to the process: if ADBC's copy of SQLite closed the file here, the locks this process's
 # sqlite3 connections hold would go too (https://sqlite.org/howtocorrupt.html, 2.2.1).
 
-OTHER_WRITER = """
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
-try:
-    connection.execute("BEGIN IMMEDIATE")
-    connection.execute("ROLLBACK")
-    print("wrote")
-except sqlite3.OperationalError as exc:
-    print(exc)
-"""
-
 
 def _another_process_may_write(path: Path) -> bool:
     """Whether a second process gets SQLite's write lock on the file right now (it never waits)."""
-    answer = subprocess.run([sys.executable, "-c", OTHER_WRITER, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    answer = other_process_writes(path)
     assert answer in ("wrote", "database is locked"), answer
     return answer == "wrote"
 

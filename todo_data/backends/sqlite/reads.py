@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,15 +28,16 @@ from todo_data.errors import ConnectionFailed, QueryError
 BATCH_ROWS_TRIED = (1 << 20, 1 << 30)
 
 
-def read_arrow(url: URL, sql: str, values: list[Any]) -> pa.Table:
-    """The read through ADBC's SQLite: here when nothing in this process holds the file open, else in a child process.
+@contextlib.contextmanager
+def adbc_here_or_child(url: URL, uri: str) -> Iterator[Any | None]:
+    """ADBC's read-only connection to the file in this process, or None when the read must run in a child process.
 
     ADBC carries its own copy of SQLite; closing its connection would drop the POSIX locks that this process's
     ``sqlite3`` connections hold on the same file (a write transaction's included), so while any is open the read
-    runs in a process of its own (see :class:`todo_data.backends.sqlite.engine.InProcessSqliteReads`). A failed query raises the driver's
-    error (or :class:`DriverError` from the child), for the caller to word.
+    runs in a process of its own. A read here counts itself for the block (:class:`InProcessSqliteReads`) and its
+    connection is closed after it, never committed; None is given after that count is over, so the child's read
+    keeps no ``sqlite3`` connection of this process waiting.
     """
-    uri = read_uri(url)
     with IN_PROCESS_SQLITE_READS.reading():
         if not held_open_here(Path(unquote(urlsplit(uri).path))):
             try:
@@ -44,10 +45,23 @@ def read_arrow(url: URL, sql: str, values: list[Any]) -> pa.Table:
             except DRIVER_ERRORS as exc:
                 raise ConnectionFailed(describe_connection_error(exc, url)) from None
             try:
-                return _rows(connection, sql, values, SQLITE_BUSY_TIMEOUT_MS, BATCH_ROWS_TRIED)
+                yield connection
             finally:
                 connection.close()  # never committed: whatever a query did is rolled back
-    return _read_in_child(url, uri, sql, values)
+            return
+    yield None
+
+
+def read_arrow(url: URL, sql: str, values: list[Any]) -> pa.Table:
+    """The read through ADBC's SQLite: here when nothing in this process holds the file open, else in a child process
+    (:func:`adbc_here_or_child`). A failed query raises the driver's error (or :class:`DriverError` from the child),
+    for the caller to word.
+    """
+    uri = read_uri(url)
+    with adbc_here_or_child(url, uri) as connection:
+        if connection is not None:
+            return _rows(connection, sql, values, SQLITE_BUSY_TIMEOUT_MS, BATCH_ROWS_TRIED)
+        return _read_in_child(url, uri, sql, values)
 
 
 def _read_in_child(url: URL, uri: str, sql: str, values: list[Any]) -> pa.Table:

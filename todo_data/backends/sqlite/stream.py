@@ -12,19 +12,16 @@ import pickle
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
-import adbc_driver_sqlite.dbapi
 import pyarrow as pa
 from sqlalchemy.engine import URL
 
-from todo_data.backends.adbc import DRIVER_ERRORS
 from todo_data.backends.base import DriverError
 from todo_data.backends.sqlite.child import sqlite_child_ended, start_sqlite_child
-from todo_data.backends.sqlite.engine import IN_PROCESS_SQLITE_READS, SQLITE_BUSY_TIMEOUT_MS
-from todo_data.backends.sqlite.files import held_open_here, read_uri
+from todo_data.backends.sqlite.engine import SQLITE_BUSY_TIMEOUT_MS
+from todo_data.backends.sqlite.files import read_uri
+from todo_data.backends.sqlite.reads import adbc_here_or_child
 from todo_data.backends.stream import TableRead, conform, parse_utc
 from todo_data.db import describe_connection_error
 from todo_data.errors import ConnectionFailed, QueryError
@@ -36,18 +33,11 @@ def stream_arrow(url: URL, reads: list[TableRead]) -> Iterator[Iterator[pa.Recor
     """Each read's record batches in key order: ADBC here when nothing in this process holds the file open, else a child."""
     uri = read_uri(url)
     plan = [(read.sql, read.values, read.key, read.schema) for read in reads]
-    with IN_PROCESS_SQLITE_READS.reading():
-        if not held_open_here(Path(unquote(urlsplit(uri).path))):
-            try:
-                connection = adbc_driver_sqlite.dbapi.connect(uri)
-            except DRIVER_ERRORS as exc:
-                raise ConnectionFailed(describe_connection_error(exc, url)) from None
-            try:
-                yield from pages(connection, plan, SQLITE_BUSY_TIMEOUT_MS, PAGE_ROWS)
-            finally:
-                connection.close()  # never committed
-            return
-    yield from _stream_in_child(url, uri, plan)
+    with adbc_here_or_child(url, uri) as connection:
+        if connection is not None:
+            yield from pages(connection, plan, SQLITE_BUSY_TIMEOUT_MS, PAGE_ROWS)
+        else:
+            yield from _stream_in_child(url, uri, plan)
 
 
 def _stream_in_child(url: URL, uri: str, plan: list[tuple[str, list[Any], str, pa.Schema]]) -> Iterator[Iterator[pa.RecordBatch]]:
