@@ -523,3 +523,76 @@ def test_findings_frame_orders_by_severity_and_refuses_unknown_ones() -> None:
     assert frame.loc[2, "table"] is None and frame.loc[0, "suggested_sql"] is None
     with pytest.raises(ValueError, match="severity"):
         findings_frame([{"rule": "x", "severity": "critical"}])
+
+
+# --- every table of the database, another application's too (issue 18: splinter's performance lints) ---------------
+
+_OTHER_APPS_PROBLEMS = (
+    'CREATE TABLE "auditLog" ("userId" text NOT NULL REFERENCES "user" ("id"), "action" text, "createdAt" timestamp)',
+    "INSERT INTO \"auditLog\" VALUES ('ba-1', 'sign-in', '2025-01-01 00:00:00')",
+    'CREATE TABLE "tagNames" ("id" integer PRIMARY KEY, "name" text)',  # keyed (on SQLite: the rowid itself)
+    'CREATE INDEX "sessionTokenCopy" ON "session" ("token")',  # the same column as its UNIQUE constraint
+)
+_PG_OTHER_SCHEMA_PROBLEMS = (
+    'CREATE TABLE auth."refreshTokens" ("userId" uuid REFERENCES auth.users (id), "token" text)',
+    'CREATE TABLE auth."eventLog" ("id" bigint PRIMARY KEY, "payload" text)',
+    "INSERT INTO auth.\"eventLog\" SELECT g, repeat('x', 120) FROM generate_series(1, 40000) AS g",
+    'DELETE FROM auth."eventLog" WHERE "id" % 10 <> 0',  # nine rows in ten gone, every page still held
+    'ANALYZE auth."eventLog"',
+)
+
+
+def _findings(report: indexes.IndexReport) -> dict[tuple[str, str], pd.Series]:
+    return {(f["rule"], f["table"]): f for _, f in report.findings.iterrows() if f["table"] is not None}
+
+
+def test_every_table_is_judged_and_other_applications_tables_are_marked_apart(shared_head_url: URL) -> None:
+    """Quoted camelCase tables of another application, in the default schema and (PostgreSQL) in another: a foreign key
+    without an index, tables without a primary key, a duplicate index, a bloated table; each rule names its table, the
+    SQL runs as given, and those tables are marked not managed, with no Alembic op."""
+    url = shared_head_url
+    postgres = url.get_backend_name() == "postgresql"
+    load_sample(url, users=10, tasks=300)
+    run_sql(url, *_OTHER_APPS_PROBLEMS, *(_PG_OTHER_SCHEMA_PROBLEMS if postgres else ()))
+    report = index_report(url)
+    found = _findings(report)
+
+    assert ("no-primary-key", "auditLog") in found
+    assert "has no primary key" in found["no-primary-key", "auditLog"]["evidence"]
+    assert not {("no-primary-key", t) for t in ("users", "task", "task_relationships", "tagNames", "user", "session")} & set(found)
+    fk = found["fk-without-index", "auditLog"]
+    assert "auditLog(userId) -> user(id)" in fk["evidence"] and fk["index"] == "ix_auditLog_userId"
+    duplicate = found["duplicate-index", "session"]
+    assert duplicate["index"] == "sessionTokenCopy"
+    if postgres:
+        assert fk["suggested_sql"] == 'CREATE INDEX CONCURRENTLY "ix_auditLog_userId" ON "auditLog" ("userId");'
+        assert duplicate["suggested_sql"] == 'DROP INDEX CONCURRENTLY "sessionTokenCopy";'
+        assert ("fk-without-index", "session") in found and ("fk-without-index", "account") in found
+        assert ("no-primary-key", "auth.refreshTokens") in found
+        other = found["fk-without-index", "auth.refreshTokens"]
+        assert "auth.refreshTokens(userId) -> auth.users(id)" in other["evidence"]
+        assert other["suggested_sql"] == 'CREATE INDEX CONCURRENTLY "ix_auth_refreshTokens_userId" ON auth."refreshTokens" ("userId");'
+        bloat = found["table-bloat", "auth.eventLog"]
+        assert bloat["suggested_sql"] == 'VACUUM (FULL, ANALYZE) auth."eventLog";'
+        assert not {t for _, t in found if t == "users"}, "auth.users is not the kit's users"
+    else:
+        assert fk["suggested_sql"] == 'CREATE INDEX "ix_auditLog_userId" ON "auditLog" ("userId");'
+        assert duplicate["suggested_sql"] == 'DROP INDEX "sessionTokenCopy";'
+        assert "rowid" in found["no-primary-key", "auditLog"]["evidence"]
+
+    # Marked apart: not managed, no Alembic op (their migrations are the other application's), and a note naming them.
+    others = report.findings[report.findings["table"].isin(["auditLog", "session", "auth.refreshTokens", "auth.eventLog"])]
+    assert len(others) and set(others["managed"]) == {False} and set(others["alembic_op"]) == {None}
+    tables = report.tables.set_index("table")["managed"]
+    assert tables["task"] and tables["users"] and not tables["auditLog"] and not tables["user"]
+    assert bool(report.indexes.set_index("index")["managed"]["sessionTokenCopy"]) is False
+    assert any("todo_data does not manage" in note and "auditLog" in note for note in report.notes)
+
+    # The suggested SQL runs as it is (quoted, schema-qualified), and then those findings are gone.
+    rules = ("fk-without-index", "duplicate-index", "table-bloat")
+    run_sql(url, *[f["suggested_sql"] for key, f in found.items() if key[0] in rules], autocommit=True)
+    if postgres:
+        run_sql(url, 'ANALYZE auth."eventLog"')
+    again = _findings(index_report(url))
+    assert not {key for key in again if key[0] in rules} & {key for key in found if key[0] in rules}, again.keys()
+    assert ("no-primary-key", "auditLog") in again

@@ -34,7 +34,7 @@ from todo_data.sample import load_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT_TABLES = "users, task, task_relationships, alembic_version"
-UNREADABLE = 'account, session, "sessionCounts", "user", verification'  # Better Auth's tables and a materialized view
+UNREADABLE = 'account, session, "sessionCounts", "user", verification, auth.users'  # Better Auth's tables, a materialized view, another schema's table
 
 
 def todo_data(*args: str, url: URL | str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -42,6 +42,7 @@ class Index:
     creating: bool = False
     blocks: int | None = None  # block reads and hits in the statistics window (scans and upkeep)
     table_writes: int | None = None  # rows its table inserted or updated other than HOT in the window: each touches the index
+    schema: str | None = None  # None: the connection's own schema (``table`` is then the bare name; else schema.name)
 
     @property
     def signature(self) -> tuple[tuple[Any, ...], ...]:
@@ -70,10 +71,21 @@ class Index:
 @dataclass(frozen=True)
 class ForeignKey:
     name: str | None
-    table: str
+    table: str  # as :func:`qualified` names it
     columns: tuple[str, ...]
     referred_table: str
     referred_columns: tuple[str, ...]
+    schema: str | None = None  # the table's schema, None for the connection's own
+
+
+def qualified(schema: str | None, name: str) -> str:
+    """How the index report names a table: bare in the connection's own schema, ``schema.name`` in any other."""
+    return f"{schema}.{name}" if schema else name
+
+
+def bare(schema: str | None, table: str) -> str:
+    """The name of a table :func:`qualified` named, without its schema."""
+    return table[len(schema) + 1 :] if schema else table
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,9 @@ class StatsWindow:
 class Catalog:
     """One database's indexes and what the rules need around them, read in one transaction.
 
-    ``tables``: one dict per table with TABLE_COLUMNS (and ``seq_tup_read`` where counted). ``rowid_keys``: tables
+    Every table of the database is here, the kit's and other applications' (in every schema on PostgreSQL), each
+    named by :func:`qualified`. ``tables``: one dict per table with TABLE_COLUMNS (and ``seq_tup_read`` where
+    counted, ``schema`` outside the connection's own). ``rowid_keys``: tables
     whose single INTEGER PRIMARY KEY is the table's own B-tree key (SQLite), so a foreign key on it needs no index.
     ``cache``: block hits and reads per kind (``table``, ``index``) where the database counts them. ``stats``: the
     usage counters' window, None where there are no counters. ``notes``: what the reading found worth saying.

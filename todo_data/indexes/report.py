@@ -11,13 +11,15 @@ import pandas as pd
 from sqlalchemy.engine import URL, Connection
 
 from todo_data.backends import backend_for
+from todo_data.chain import managed_tables
 from todo_data.db import get_engine, resolve_url, translate_errors
 from todo_data.indexes.plans import plan_queries
 from todo_data.indexes.queries import canonical_parameters
 from todo_data.indexes.rules import CHECKS, cache_hit_rates, suggestions
+from todo_data.inspect import UNMANAGED_LABEL
 from todo_data.settings import mask_url
 
-FINDING_COLUMNS = ["rule", "severity", "table", "index", "evidence", "suggested_sql", "alembic_op"]
+FINDING_COLUMNS = ["rule", "severity", "table", "index", "evidence", "suggested_sql", "alembic_op", "managed"]
 SEVERITIES = ("high", "medium", "low", "info")
 INDEX_COLUMNS = [
     "table",
@@ -32,8 +34,20 @@ INDEX_COLUMNS = [
     "bloat_bytes",
     "used_by",
     "definition",
+    "managed",
 ]
-TABLE_COLUMNS = ["table", "rows_estimate", "size_bytes", "total_bytes", "seq_scan", "idx_scan", "cache_hit", "dead_rows", "bloat_bytes"]
+TABLE_COLUMNS = [
+    "table",
+    "rows_estimate",
+    "size_bytes",
+    "total_bytes",
+    "seq_scan",
+    "idx_scan",
+    "cache_hit",
+    "dead_rows",
+    "bloat_bytes",
+    "managed",
+]
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,10 @@ class IndexReport:
 
 
 def findings_frame(rows: list[dict]) -> pd.DataFrame:
-    """Findings as a DataFrame with :data:`FINDING_COLUMNS`, most severe first (then by rule, table, index)."""
+    """Findings as a DataFrame with :data:`FINDING_COLUMNS`, most severe first (then by rule, table, index).
+
+    ``managed``: whether the finding's table is one todo_data manages (None for database-wide findings).
+    """
     for row in rows:
         if row.get("severity") not in SEVERITIES:
             raise ValueError(f"Unknown severity {row.get('severity')!r}: use one of {', '.join(SEVERITIES)}.")
@@ -63,6 +80,24 @@ def findings_frame(rows: list[dict]) -> pd.DataFrame:
         key=lambda r: (SEVERITIES.index(r["severity"]), str(r.get("rule") or ""), str(r.get("table") or ""), str(r.get("index") or "")),
     )
     return pd.DataFrame([{column: row.get(column) for column in FINDING_COLUMNS} for row in ordered], columns=FINDING_COLUMNS, dtype=object)
+
+
+def unmanaged_note(tables: list[str]) -> str:
+    """Which tables the report judged that todo_data does not manage, and where their fixes belong."""
+    return (
+        f"Also judged, though todo_data does not manage them ({UNMANAGED_LABEL}: another application's, managed = False "
+        f"in the tables below): {', '.join(tables)}. Their fixes belong in that application's migrations, so their findings "
+        "carry SQL but no Alembic op."
+    )
+
+
+def _mark(findings: list[dict], owned: frozenset[str]) -> list[dict]:
+    """Each finding with ``managed``; a table todo_data does not manage gets no Alembic op (its migrations are another's)."""
+    marked = []
+    for found in findings:
+        managed = None if found.get("table") is None else found["table"] in owned
+        marked.append({**found, "managed": managed, **({"alembic_op": None} if managed is False else {})})
+    return marked
 
 
 def standby_note(standby: str) -> str:
@@ -89,18 +124,20 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
     """Read the database's indexes, usage and plans, and list what to drop, create or rebuild (nothing is changed)."""
     url = resolve_url(database_url)
     backend = backend_for(url)
+    owned = managed_tables()
     with translate_errors(url), read_only_connection(url) as connection:
         support = backend.index_support(connection.dialect)
         catalog = support.read_catalog(connection)
         standby = backend.standby_reason(connection) if support.usage_counters else None
         params = canonical_parameters(connection, user_id=canonical_user_id)
         plans = plan_queries(connection, support, params, {t["table"] for t in catalog.tables})
-        findings = [found for rule in CHECKS for found in rule(catalog, plans, support)]
+        findings = _mark([found for rule in CHECKS for found in rule(catalog, plans, support)], owned)
         what_if, what_if_notes = support.what_if(connection, catalog, suggestions(catalog, plans))
     used_by: dict[str, list[str]] = {}
     for plan in plans.frame.itertuples():
         for name in plan.indexes_used:
             used_by.setdefault(name, []).append(plan.query)
+    unmanaged = [t["table"] for t in catalog.tables if t["table"] not in owned]
     index_rows = [
         {
             "table": i.table,
@@ -113,8 +150,9 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
             "size_bytes": i.size_bytes,
             "scans": i.scans,
             "bloat_bytes": i.bloat_bytes,
-            "used_by": used_by.get(i.name, []),
+            "used_by": used_by.get(i.name, []) if i.schema is None else [],
             "definition": i.definition,
+            "managed": i.table in owned,
         }
         for i in sorted(catalog.indexes, key=lambda i: (i.table, i.name))
     ]
@@ -122,10 +160,16 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
         backend=backend.name,
         database=mask_url(url),
         findings=findings_frame(findings),
-        notes=[*catalog.notes, *([standby_note(standby)] if standby else []), *plans.notes, *what_if_notes],
+        notes=[
+            *catalog.notes,
+            *([unmanaged_note(unmanaged)] if unmanaged else []),
+            *([standby_note(standby)] if standby else []),
+            *plans.notes,
+            *what_if_notes,
+        ],
         stats_since=catalog.stats.since if catalog.stats else None,
         indexes=pd.DataFrame(index_rows, columns=INDEX_COLUMNS),
-        tables=pd.DataFrame([{c: t.get(c) for c in TABLE_COLUMNS} for t in catalog.tables], columns=TABLE_COLUMNS),
+        tables=pd.DataFrame([{**t, "managed": t["table"] in owned} for t in catalog.tables], columns=TABLE_COLUMNS),
         cache_hit=cache_hit_rates(catalog),
         top_queries=catalog.top_queries,
         plans=plans.frame,

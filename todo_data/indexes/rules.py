@@ -2,7 +2,10 @@
 
 They are registered in :data:`CHECKS`, in no order that matters: a rule that depends on another's conclusion (the
 unused-index rule spares the copy a duplicate-index finding keeps) computes it from the same data. PgHero
-(``duplicate_indexes``, ``unused_indexes``, ``invalid_indexes``, ``missing_indexes``, ``index_bloat``) is the model.
+(``duplicate_indexes``, ``unused_indexes``, ``invalid_indexes``, ``missing_indexes``, ``index_bloat``) is the model,
+with the performance lints of Supabase's splinter (``unindexed_foreign_keys``, ``no_primary_key``,
+``duplicate_index``, ``table_bloat``, ``unused_index``, ``invalid_index``). They judge every table the catalogue
+holds, other applications' included.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ RULES = {
     "duplicate-index": "Two indexes with the same columns, order and predicate: one of them is pure write cost.",
     "redundant-prefix-index": "A non-unique index whose columns lead another index with the same predicate.",
     "fk-without-index": "A foreign key with no index led by its columns: deleting or updating a parent row scans the child table.",
+    "no-primary-key": "A table without a primary key (splinter's no_primary_key): no key identifies a row, duplicates are possible.",
     "unused-index": "No scans in a statistics window of a week or more (unique and primary-key indexes are exempt).",
     "too-young-to-judge": "No scans, but the statistics cover too little of the index's life to call it unused: "
     "the window is under a week, or of unknown length, or the index was built during it.",
@@ -142,9 +146,10 @@ def suggestions(catalog: Catalog, plans: Plans) -> list[Suggestion]:
             same = s.columns == columns
             leads = fk is not None and set(s.columns[: len(columns)]) == set(columns)
             if s.table == table and (same or leads):
-                made[i] = Suggestion(s.table, s.columns, s.targets + ((target,) if target else ()), s.foreign_keys + ((fk,) if fk else ()))
+                targets, fks = s.targets + ((target,) if target else ()), s.foreign_keys + ((fk,) if fk else ())
+                made[i] = Suggestion(s.table, s.columns, targets, fks, s.schema)
                 return
-        made.append(Suggestion(table, columns, (target,) if target else (), (fk,) if fk else ()))
+        made.append(Suggestion(table, columns, (target,) if target else (), (fk,) if fk else (), fk.schema if fk else None))
 
     for plan in _unserved_plans(catalog, plans):
         serving = CANONICAL_INDEXES[plan["query"]]
@@ -231,7 +236,7 @@ def foreign_keys_without_index(catalog: Catalog, plans: Plans, support: IndexSup
     for fk in _unindexed_foreign_keys(catalog):
         suggestion = _suggestion_for(made, fk.table, fk.columns, fk=True)
         name = support.index_name(suggestion.table, suggestion.columns)
-        sql, op = support.create(name, suggestion.table, suggestion.columns)
+        sql, op = support.create(name, suggestion.table, suggestion.columns, suggestion.schema)
         rows = catalog.rows.get(fk.table)
         evidence = (
             f"Foreign key {fk.name + ' ' if fk.name else ''}{fk.table}({', '.join(fk.columns)}) -> {fk.referred_table}"
@@ -241,6 +246,19 @@ def foreign_keys_without_index(catalog: Catalog, plans: Plans, support: IndexSup
         if suggestion.columns != fk.columns:
             evidence += f" {name}, suggested for a canonical query, leads with them and covers it."
         found.append(finding("fk-without-index", "medium", fk.table, name, evidence, sql, op))
+    return found
+
+
+def tables_without_primary_key(catalog: Catalog, plans: Plans, support: IndexSupport) -> list[Finding]:
+    """Tables no primary key identifies rows of (SQLite: neither a declared one nor an INTEGER PRIMARY KEY rowid alias)."""
+    keyed = {index.table for index in catalog.indexes if index.primary} | set(catalog.rowid_keys)
+    found = []
+    for table in catalog.tables:
+        if table["table"] in keyed:
+            continue
+        evidence = f"{table['table']} has no primary key: {support.without_primary_key}"
+        evidence += " Add one on the column (or columns) that identify a row, in the migrations of the application that owns the table."
+        found.append(finding("no-primary-key", "low", table["table"], None, evidence, None, None))
     return found
 
 
@@ -345,7 +363,7 @@ def bloat(catalog: Catalog, plans: Plans, support: IndexSupport) -> list[Finding
             found.append(finding("index-bloat", severity, index.table, index.name, evidence, sql, None))
     for table in catalog.tables:
         if _bloated(table["bloat_bytes"], table["size_bytes"]):
-            sql, how = support.rebuild_table(table["table"])
+            sql, how = support.rebuild_table(table["table"], table.get("schema"))
             evidence = f"{table['table']} takes {size(table['size_bytes'])}, of which about {size(table['bloat_bytes'])} is wasted ({how})."
             severity = "medium" if table["bloat_bytes"] >= BLOAT_MEDIUM_BYTES else "low"
             found.append(finding("table-bloat", severity, table["table"], None, evidence, sql, None))
@@ -402,6 +420,7 @@ CHECKS: list[Rule] = [
     duplicate_indexes,
     redundant_prefix_indexes,
     foreign_keys_without_index,
+    tables_without_primary_key,
     unused_indexes,
     seq_scan_heavy_tables,
     bloat,

@@ -29,6 +29,7 @@ class Suggestion:
     columns: tuple[str, ...]
     targets: tuple[Target, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = field(default=())
+    schema: str | None = None  # the table's schema, None for the connection's own
 
 
 class IndexSupport(abc.ABC):
@@ -36,6 +37,9 @@ class IndexSupport(abc.ABC):
 
     usage_counters: bool = False
     """Whether the database counts scans per index (PostgreSQL's pg_stat views), so unused indexes can be named."""
+
+    without_primary_key: str = "duplicate rows cannot be prevented, and a row can be found again only by all its values."
+    """What a table without a primary key costs here, for the no-primary-key finding's evidence."""
 
     def __init__(self, quote: Callable[[str], str]) -> None:
         self.quote = quote
@@ -71,22 +75,22 @@ class IndexSupport(abc.ABC):
 
     @abc.abstractmethod
     def index_name(self, table: str, columns: tuple[str, ...]) -> str:
-        """The name a suggested index gets (within the backend's identifier length)."""
+        """The name a suggested index gets (within the backend's identifier length); ``table`` as the catalogue names it."""
 
     @abc.abstractmethod
     def drop(self, index: Index) -> tuple[str | None, str | None]:
         """SQL and an Alembic op that drop an index or the constraint it enforces (None where none can)."""
 
     @abc.abstractmethod
-    def create(self, name: str, table: str, columns: tuple[str, ...]) -> tuple[str, str]:
-        """SQL and an Alembic op that create an index."""
+    def create(self, name: str, table: str, columns: tuple[str, ...], schema: str | None = None) -> tuple[str, str]:
+        """SQL and an Alembic op that create an index (``table`` as the catalogue names it, in ``schema``)."""
 
     @abc.abstractmethod
     def rebuild_index(self, index: Index) -> tuple[str, str]:
         """SQL that rebuilds a bloated index, and how its bloat was found (for the evidence)."""
 
     @abc.abstractmethod
-    def rebuild_table(self, table: str) -> tuple[str, str]:
+    def rebuild_table(self, table: str, schema: str | None = None) -> tuple[str, str]:
         """SQL that returns a bloated table's space, and how its bloat was found and what the SQL costs."""
 
     def constraint_drop_note(self) -> str:

@@ -21,18 +21,26 @@ from sqlalchemy.exc import DBAPIError
 
 from todo_data.backends.postgresql.privileges import INSUFFICIENT, Privileges, can_execute, can_select, read_privileges
 from todo_data.indexes import rules
-from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow, duration
+from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow, bare, duration, qualified
 from todo_data.indexes.plans import GENERIC_NOTE
 from todo_data.indexes.queries import CANONICAL_QUERIES, MARKER, attempt, first_line, marked
 from todo_data.indexes.support import WHAT_IF_COLUMNS, IndexSupport, Suggestion, Target
 from todo_data.inspect import IGNORED_TABLES
 
+# The report judges every table of the database: every schema but the system's, no relation an extension owns. The
+# schema is named only outside the connection's own (NULL there), so the kit's tables keep their bare names.
+_OWN = (
+    "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+    "WHERE d.classid = 'pg_class'::regclass AND d.objid = t.oid AND d.deptype = 'e')"
+)
+_SCHEMA = "CASE WHEN n.nspname = current_schema() THEN NULL ELSE n.nspname::text END AS schema_name"
+
 TOP_QUERIES_LIMIT = 20
 NAME_MAX = 63  # NAMEDATALEN - 1: longer identifiers are truncated
 SSD_RANDOM_PAGE_COST = 1.1  # the usual setting for SSD storage (PostgreSQL's default of 4 prices spinning disks)
 
-_PG_INDEXES = """
-SELECT t.relname AS table_name, ix.relname AS index_name, am.amname AS method,
+_PG_INDEXES = f"""
+SELECT {_SCHEMA}, t.relname AS table_name, ix.relname AS index_name, am.amname AS method,
        i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indnkeyatts AS key_count,
        ARRAY(
            SELECT coalesce(a.attname::text, pg_get_indexdef(i.indexrelid, k.n::int, true))
@@ -58,27 +66,28 @@ LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
 LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = i.indexrelid
 LEFT JOIN pg_stat_user_tables ts ON ts.relid = i.indrelid
 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
-WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p', 'm')
-ORDER BY t.relname, ix.relname
+WHERE {_OWN} AND t.relkind IN ('r', 'p', 'm')
+ORDER BY n.nspname <> current_schema(), n.nspname, t.relname, ix.relname
 """
 
-_PG_TABLES = """
-SELECT c.relname AS table_name,
-       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END AS rows_estimate,
-       pg_relation_size(c.oid) AS size_bytes, pg_total_relation_size(c.oid) AS total_bytes,
+_PG_TABLES = f"""
+SELECT {_SCHEMA}, t.relname AS table_name,
+       CASE WHEN t.reltuples >= 0 THEN t.reltuples::bigint ELSE s.n_live_tup END AS rows_estimate,
+       pg_relation_size(t.oid) AS size_bytes, pg_total_relation_size(t.oid) AS total_bytes,
        s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_dead_tup AS dead_rows,
        io.heap_blks_hit, io.heap_blks_read,
        (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-ORDER BY c.relname
+FROM pg_class t
+JOIN pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
+LEFT JOIN pg_statio_user_tables io ON io.relid = t.oid
+WHERE {_OWN} AND t.relkind IN ('r', 'p')
+ORDER BY n.nspname <> current_schema(), n.nspname, t.relname
 """
 
-_PG_FOREIGN_KEYS = """
-SELECT c.conname, t.relname AS table_name, rt.relname AS referred_table,
+_PG_FOREIGN_KEYS = f"""
+SELECT c.conname, {_SCHEMA}, t.relname AS table_name,
+       CASE WHEN rn.nspname = current_schema() THEN NULL ELSE rn.nspname::text END AS referred_schema, rt.relname AS referred_table,
        ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.n) AS columns,
        ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, n)
@@ -87,13 +96,14 @@ FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_class rt ON rt.oid = c.confrelid
-WHERE c.contype = 'f' AND n.nspname = current_schema()
-ORDER BY t.relname, c.conname
+JOIN pg_namespace rn ON rn.oid = rt.relnamespace
+WHERE c.contype = 'f' AND {_OWN}
+ORDER BY n.nspname <> current_schema(), n.nspname, t.relname, c.conname
 """
 
 # Widths per index and per table from the planner's statistics (pg_stats), for the bloat estimates below.
-_PG_INDEX_WIDTHS = """
-SELECT ix.relname AS index_name, ix.relpages, ix.reltuples,
+_PG_INDEX_WIDTHS = f"""
+SELECT {_SCHEMA}, ix.relname AS index_name, ix.relpages, ix.reltuples,
        coalesce(substring(array_to_string(ix.reloptions, ',') FROM 'fillfactor=([0-9]+)')::int, 90) AS fillfactor,
        count(*) AS attributes, count(s.attname) AS attributes_with_stats,
        sum((1 - coalesce(s.null_frac, 0)) * s.avg_width) AS data_width,
@@ -106,12 +116,12 @@ JOIN pg_am am ON am.oid = ix.relam AND am.amname = 'btree'
 CROSS JOIN LATERAL unnest(i.indkey::int2[]) AS k(attnum)
 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
 LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname AND NOT s.inherited
-WHERE n.nspname = current_schema()
-GROUP BY ix.relname, ix.relpages, ix.reltuples, ix.reloptions
+WHERE {_OWN}
+GROUP BY n.nspname, ix.relname, ix.relpages, ix.reltuples, ix.reloptions
 """
 
-_PG_TABLE_WIDTHS = """
-SELECT t.relname AS table_name, t.relpages, t.reltuples,
+_PG_TABLE_WIDTHS = f"""
+SELECT {_SCHEMA}, t.relname AS table_name, t.relpages, t.reltuples,
        coalesce(substring(array_to_string(t.reloptions, ',') FROM 'fillfactor=([0-9]+)')::int, 100) AS fillfactor,
        count(*) AS attributes, count(s.attname) AS attributes_with_stats,
        sum((1 - coalesce(s.null_frac, 0)) * s.avg_width) AS data_width,
@@ -120,8 +130,8 @@ FROM pg_class t
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname AND NOT s.inherited
-WHERE n.nspname = current_schema() AND t.relkind = 'r'
-GROUP BY t.relname, t.relpages, t.reltuples, t.reloptions
+WHERE {_OWN} AND t.relkind = 'r'
+GROUP BY n.nspname, t.relname, t.relpages, t.reltuples, t.reloptions
 """
 
 
@@ -130,7 +140,7 @@ def _align(n: float, to: int = 8) -> int:
 
 
 def _pg_bloat(connection: Connection, block_size: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Estimated wasted bytes per B-tree index and per table: pages held minus pages the rows need.
+    """Estimated wasted bytes per B-tree index and per table (keyed as :func:`qualified` names them): pages held minus pages the rows need.
 
     The model is the one PgHero's index_bloat and ioguix's bloat queries use: rows (reltuples) times the tuple
     size from pg_stats' average widths, with page headers, alignment (8 bytes) and fillfactor. Relations without
@@ -144,7 +154,7 @@ def _pg_bloat(connection: Connection, block_size: int) -> tuple[dict[str, int], 
         tuple_bytes = _align((16 if row["has_nulls"] else 8) + float(row["data_width"] or 0)) + 4  # IndexTuple + line pointer
         usable = (block_size - 24 - 16) * row["fillfactor"] / 100  # page header, B-tree special space
         needed = math.ceil(row["reltuples"] * tuple_bytes / usable) + 1  # + the metapage
-        indexes[row["index_name"]] = max(row["relpages"] - needed, 0) * block_size
+        indexes[qualified(row["schema_name"], row["index_name"])] = max(row["relpages"] - needed, 0) * block_size
     for row in connection.execute(marked(_PG_TABLE_WIDTHS)).mappings():
         if row["attributes_with_stats"] < row["attributes"] or row["reltuples"] < 0 or not row["relpages"]:
             continue
@@ -152,7 +162,7 @@ def _pg_bloat(connection: Connection, block_size: int) -> tuple[dict[str, int], 
         tuple_bytes = _align(header) + _align(float(row["data_width"] or 0)) + 4
         usable = (block_size - 24) * row["fillfactor"] / 100
         needed = math.ceil(row["reltuples"] * tuple_bytes / usable)
-        tables[row["table_name"]] = max(row["relpages"] - needed, 0) * block_size
+        tables[qualified(row["schema_name"], row["table_name"])] = max(row["relpages"] - needed, 0) * block_size
     return indexes, tables
 
 
@@ -316,11 +326,17 @@ def _top_queries(
     return frame
 
 
-def _privilege_notes(privileges: Privileges, indexes: list[Index], quote: Callable[[str], str]) -> list[str]:
+_CREATING = """
+SELECT CASE WHEN n.nspname = current_schema() THEN c.relname::text ELSE n.nspname || '.' || c.relname END
+FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
+
+def _privilege_notes(privileges: Privileges, indexes: list[Index]) -> list[str]:
     """What the role's missing privileges leave out of the catalogue: bloat estimates, and other roles' index builds."""
     notes = []
     if privileges.unreadable_tables:
-        tables = ", ".join(quote(t) for t in privileges.unreadable_tables)
+        tables = ", ".join(privileges.unreadable_tables)
         notes.append(
             privileges.missing(
                 f"there are no bloat estimates for {tables} and their indexes, nor what-if costs for their foreign keys (pg_stats shows column statistics only to roles "
@@ -349,18 +365,17 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
     rows_by_table: dict[str, int | None] = {}
     block_size = int(connection.execute(marked("SELECT current_setting('block_size')")).scalar_one())
     index_bloat, table_bloat = _pg_bloat(connection, block_size)
-    creating, _ = attempt(
-        connection,
-        lambda: set(connection.execute(marked("SELECT index_relid::regclass::text FROM pg_stat_progress_create_index")).scalars()),
-    )
+    creating, _ = attempt(connection, lambda: set(connection.execute(marked(_CREATING)).scalars()))
     for row in connection.execute(marked(_PG_INDEXES)).mappings():
-        if row["table_name"] in IGNORED_TABLES:
+        table = qualified(row["schema_name"], row["table_name"])
+        if table in IGNORED_TABLES:
             continue
+        index = qualified(row["schema_name"], row["index_name"])
         key_count = row["key_count"]
         names = list(row["column_names"])
         indexes.append(
             Index(
-                table=row["table_name"],
+                table=table,
                 name=row["index_name"],
                 keys=tuple(names[:key_count]),
                 plain=tuple(a != 0 for a in row["attnums"][:key_count]),
@@ -377,30 +392,35 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
                 definition=row["definition"],
                 size_bytes=int(row["size_bytes"]),
                 scans=None if row["scans"] is None else int(row["scans"]),
-                bloat_bytes=index_bloat.get(row["index_name"]),
-                creating=row["index_name"] in (creating or set()),
+                bloat_bytes=index_bloat.get(index),
+                creating=index in (creating or set()),
                 blocks=None if row["scans"] is None else int(row["blocks"]),
                 table_writes=None if row["table_writes"] is None else int(row["table_writes"]),
+                schema=row["schema_name"],
             )
         )
     for row in connection.execute(marked(_PG_FOREIGN_KEYS)).mappings():
-        if row["table_name"] in IGNORED_TABLES:
+        table = qualified(row["schema_name"], row["table_name"])
+        if table in IGNORED_TABLES:
             continue
+        referred = qualified(row["referred_schema"], row["referred_table"])
         foreign_keys.append(
-            ForeignKey(row["conname"], row["table_name"], tuple(row["columns"]), row["referred_table"], tuple(row["referred_columns"]))
+            ForeignKey(row["conname"], table, tuple(row["columns"]), referred, tuple(row["referred_columns"]), row["schema_name"])
         )
     tables, unanalyzed = [], []
     for row in connection.execute(marked(_PG_TABLES)).mappings():
-        if row["table_name"] in IGNORED_TABLES:
+        table = qualified(row["schema_name"], row["table_name"])
+        if table in IGNORED_TABLES:
             continue
         hit, read = row["heap_blks_hit"], row["heap_blks_read"]
         rows = None if row["rows_estimate"] is None else int(row["rows_estimate"])
-        rows_by_table[row["table_name"]] = rows
+        rows_by_table[table] = rows
         if not row["analyzed"] and rows:
-            unanalyzed.append(row["table_name"])
+            unanalyzed.append(table)
         tables.append(
             {
-                "table": row["table_name"],
+                "table": table,
+                "schema": row["schema_name"],
                 "rows_estimate": rows,
                 "size_bytes": int(row["size_bytes"]),
                 "total_bytes": int(row["total_bytes"]),
@@ -408,7 +428,7 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
                 "idx_scan": row["idx_scan"],
                 "cache_hit": hit / (hit + read) if hit is not None and read is not None and hit + read else None,
                 "dead_rows": row["dead_rows"],
-                "bloat_bytes": table_bloat.get(row["table_name"]),
+                "bloat_bytes": table_bloat.get(table),
                 "seq_tup_read": row["seq_tup_read"],
             }
         )
@@ -453,13 +473,17 @@ class PostgresIndexes(IndexSupport):
     """PostgreSQL: usage counters, planner costs and statistics, generic plans, pg_stat_statements and HypoPG."""
 
     usage_counters = True
+    without_primary_key = (
+        "no key identifies a row, so duplicate rows cannot be prevented, an update or delete of one row must name it by "
+        "all its values, and logical replication cannot replicate its UPDATEs and DELETEs (no replica identity)."
+    )
 
     def read_catalog(self, connection: Connection) -> Catalog:
         notes: list[str] = []
         stats = _stats_window(connection, notes)  # read the usage counters before the report's own queries run
         privileges = read_privileges(connection)
         indexes, foreign_keys, tables, rows = _catalog(connection, notes)
-        notes += _privilege_notes(privileges, indexes, self.quote)
+        notes += _privilege_notes(privileges, indexes)
         cache = _cache_blocks(connection)
         extensions = _extensions(connection)
         top_queries = _top_queries(connection, self.quote, extensions, notes, privileges)
@@ -484,16 +508,17 @@ class PostgresIndexes(IndexSupport):
     def _foreign_key_lookup(self, connection: Connection, fk: ForeignKey) -> Target | None:
         """The lookup a parent delete runs against the child table, with a real key value, for the what-if."""
         q = self.quote
-        if not can_select(connection, q(fk.table)):
+        relation = self.relation(fk.table, fk.schema)
+        if not can_select(connection, relation):
             return None  # the role may not read the child table: no key value to look up (the privilege note says so)
         columns = ", ".join(q(c) for c in fk.columns)
-        row = connection.execute(marked(f"SELECT {columns} FROM {q(fk.table)} LIMIT 1")).first()
+        row = connection.execute(marked(f"SELECT {columns} FROM {relation} LIMIT 1")).first()
         if row is None:
             return None
         where = " AND ".join(f"{q(c)} = :v{i}" for i, c in enumerate(fk.columns))
         return (
             f"fk:{fk.table}({', '.join(fk.columns)})",
-            f"SELECT 1 FROM {q(fk.table)} WHERE {where}",
+            f"SELECT 1 FROM {relation} WHERE {where}",
             {f"v{i}": v for i, v in enumerate(row)},
         )
 
@@ -607,9 +632,10 @@ class PostgresIndexes(IndexSupport):
             targets = [*suggestion.targets, *(t for fk in suggestion.foreign_keys if (t := self._foreign_key_lookup(connection, fk)))]
             if not targets:
                 continue
-            sql, _op = self.create(self.index_name(suggestion.table, suggestion.columns), suggestion.table, suggestion.columns)
+            name = self.index_name(suggestion.table, suggestion.columns)
+            sql, _op = self.create(name, suggestion.table, suggestion.columns, suggestion.schema)
             columns = ", ".join(self.quote(c) for c in suggestion.columns)
-            hypothetical = f"CREATE INDEX ON {self.quote(suggestion.table)} ({columns})"
+            hypothetical = f"CREATE INDEX ON {self.relation(suggestion.table, suggestion.schema)} ({columns})"
             before = {name: self.explain(connection, target, params, text=False)["cost"] for name, target, params in targets}
             created, error = attempt(
                 connection,
@@ -637,35 +663,43 @@ class PostgresIndexes(IndexSupport):
                 connection.execute(marked(f"SELECT {schema}.hypopg_drop_index(CAST(:oid AS oid))"), {"oid": oid})
         return pd.DataFrame(rows, columns=WHAT_IF_COLUMNS), notes
 
+    def relation(self, table: str, schema: str | None) -> str:
+        """A table the catalogue names ``table`` (see :func:`qualified`) as SQL names it: quoted, with its schema outside the connection's own."""
+        return f"{self.quote(schema)}.{self.quote(bare(schema, table))}" if schema else self.quote(table)
+
     def index_name(self, table: str, columns: tuple[str, ...]) -> str:
-        return f"ix_{table}_{'_'.join(columns)}"[:NAME_MAX]
+        return f"ix_{table.replace('.', '_')}_{'_'.join(columns)}"[:NAME_MAX]
 
     def drop(self, index: Index) -> tuple[str | None, str | None]:
         q = self.quote
+        schema = f', schema="{index.schema}"' if index.schema else ""
+        table = bare(index.schema, index.table)
         if index.constraint_kind:
             if not index.constraint:  # an unnamed constraint: nothing names it to drop
                 return None, None
-            return f"ALTER TABLE {q(index.table)} DROP CONSTRAINT {q(index.constraint)};", (
-                f'op.drop_constraint("{index.constraint}", "{index.table}", type_="{index.constraint_kind}")'
+            return f"ALTER TABLE {self.relation(index.table, index.schema)} DROP CONSTRAINT {q(index.constraint)};", (
+                f'op.drop_constraint("{index.constraint}", "{table}", type_="{index.constraint_kind}"{schema})'
             )
         return (
-            f"DROP INDEX CONCURRENTLY {q(index.name)};",
-            f'op.drop_index("{index.name}", table_name="{index.table}", postgresql_concurrently=True)',
+            f"DROP INDEX CONCURRENTLY {self.relation(qualified(index.schema, index.name), index.schema)};",
+            f'op.drop_index("{index.name}", table_name="{table}"{schema}, postgresql_concurrently=True)',
         )
 
-    def create(self, name: str, table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    def create(self, name: str, table: str, columns: tuple[str, ...], schema: str | None = None) -> tuple[str, str]:
         q = self.quote
         listed = ", ".join(f'"{c}"' for c in columns)
+        in_schema = f', schema="{schema}"' if schema else ""
         return (
-            f"CREATE INDEX CONCURRENTLY {q(name)} ON {q(table)} ({', '.join(q(c) for c in columns)});",
-            f'op.create_index("{name}", "{table}", [{listed}], postgresql_concurrently=True)',
+            f"CREATE INDEX CONCURRENTLY {q(name)} ON {self.relation(table, schema)} ({', '.join(q(c) for c in columns)});",
+            f'op.create_index("{name}", "{bare(schema, table)}", [{listed}]{in_schema}, postgresql_concurrently=True)',
         )
 
     def rebuild_index(self, index: Index) -> tuple[str, str]:
-        return f"REINDEX INDEX CONCURRENTLY {self.quote(index.name)};", "estimated from row count and column widths"
+        name = self.relation(qualified(index.schema, index.name), index.schema)
+        return f"REINDEX INDEX CONCURRENTLY {name};", "estimated from row count and column widths"
 
-    def rebuild_table(self, table: str) -> tuple[str, str]:
+    def rebuild_table(self, table: str, schema: str | None = None) -> tuple[str, str]:
         return (
-            f"VACUUM (FULL, ANALYZE) {self.quote(table)};",
+            f"VACUUM (FULL, ANALYZE) {self.relation(table, schema)};",
             "estimated from row count and column widths; VACUUM FULL rewrites the table under an exclusive lock (pg_repack does it online)",
         )

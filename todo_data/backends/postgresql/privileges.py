@@ -24,10 +24,13 @@ SELECT current_user AS role, quote_ident(current_user) AS quoted,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats
 """
 
+# As SQL names them (regclass: quoted where needed, schema-qualified outside the search path), the connection's own schema first.
 _UNREADABLE_TABLES = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'm') AND NOT has_table_privilege(c.oid, 'SELECT')
-ORDER BY c.relname
+SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' AND c.relkind IN ('r', 'p', 'm')
+  AND NOT has_table_privilege(c.oid, 'SELECT')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY n.nspname <> current_schema(), n.nspname, c.relname
 """
 
 
@@ -39,7 +42,7 @@ class Privileges:
     quoted: str  # the role's name as SQL spells it in a GRANT
     read_all_settings: bool  # superuser-only settings (shared_preload_libraries); pg_monitor holds it
     read_all_stats: bool  # other roles' statements and index builds; pg_monitor holds it
-    unreadable_tables: tuple[str, ...]  # tables of the schema it cannot SELECT: pg_stats hides their columns' statistics
+    unreadable_tables: tuple[str, ...]  # tables it cannot SELECT, as SQL names them: pg_stats hides their columns' statistics
 
     def grant(self, what: str) -> str:
         """``GRANT what TO role;``"""

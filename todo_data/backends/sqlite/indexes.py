@@ -86,6 +86,11 @@ def _sizes(connection: Connection) -> dict[str, tuple[int, int]]:
 class SqliteIndexes(IndexSupport):
     """SQLite: no usage counters, no planner costs; plans from EXPLAIN QUERY PLAN, sizes from dbstat."""
 
+    without_primary_key = (
+        "its rows are told apart only by the implicit rowid, which VACUUM may renumber (only an INTEGER PRIMARY KEY keeps "
+        "it), and duplicate rows cannot be prevented."
+    )
+
     def read_catalog(self, connection: Connection) -> Catalog:
         q = self.quote
         notes = [
@@ -211,7 +216,7 @@ class SqliteIndexes(IndexSupport):
             )
         return f"DROP INDEX {self.quote(index.name)};", f'op.drop_index("{index.name}", table_name="{index.table}")'
 
-    def create(self, name: str, table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    def create(self, name: str, table: str, columns: tuple[str, ...], schema: str | None = None) -> tuple[str, str]:
         q = self.quote
         listed = ", ".join(f'"{c}"' for c in columns)
         return (
@@ -222,7 +227,7 @@ class SqliteIndexes(IndexSupport):
     def rebuild_index(self, index: Index) -> tuple[str, str]:
         return f"REINDEX {self.quote(index.name)};", "measured free space in its pages (dbstat)"
 
-    def rebuild_table(self, table: str) -> tuple[str, str]:
+    def rebuild_table(self, table: str, schema: str | None = None) -> tuple[str, str]:
         return "VACUUM;", "measured free space in its pages (dbstat); VACUUM rebuilds the whole database file"
 
     def constraint_drop_note(self) -> str:
