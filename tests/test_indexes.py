@@ -589,10 +589,10 @@ def test_every_table_is_judged_and_other_applications_tables_are_marked_apart(sh
     assert any("todo_data does not manage" in note and "auditLog" in note for note in report.notes)
 
     # The suggested SQL runs as it is (quoted, schema-qualified), and then those findings are gone.
-    rules = ("fk-without-index", "duplicate-index", "table-bloat")
-    run_sql(url, *[f["suggested_sql"] for key, f in found.items() if key[0] in rules], autocommit=True)
-    if postgres:
-        run_sql(url, 'ANALYZE auth."eventLog"')
+    # (VACUUM FULL keeps dead rows an open snapshot anywhere on the server may still see, so on a shared server the
+    # bloat may outlive it: that fix is run, not judged.)
+    rules = ("fk-without-index", "duplicate-index")
+    run_sql(url, *[f["suggested_sql"] for key, f in found.items() if key[0] in (*rules, "table-bloat")], autocommit=True)
     again = _findings(index_report(url))
     assert not {key for key in again if key[0] in rules} & {key for key in found if key[0] in rules}, again.keys()
     assert ("no-primary-key", "auditLog") in again
