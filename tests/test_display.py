@@ -108,3 +108,47 @@ def test_a_large_frame_shown_by_accident_stays_short() -> None:
     with pd.option_context("display.max_rows", 60):
         shown = display.html(pd.DataFrame({"n": range(100_000)}))
     assert shown.count("<tr") == 61 and "The first 60 of 100,000 rows." in shown
+
+
+# --- the grid (itables' DataTables, offline) ---------------------------------------------------------
+
+
+def test_a_grid_shows_text_sorts_numbers_by_value_and_drops_row_numbers() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [12345, 7],
+            "description": [None, "Call the vet"],
+            "tasks": pd.array([2009, None], dtype="Int64"),
+            "completion_rate": [0.5, math.nan],
+            "created_at": pd.to_datetime(["2026-11-30 14:05:59.123456", None], utc=True),
+            "updated_at": pd.to_datetime(["2026-11-30 15:05:00", None], utc=True).tz_convert("Europe/Berlin"),  # shown in UTC
+            "completed": [True, False],
+            "examples": [[1, 2], []],
+        },
+        index=pd.RangeIndex(5, 7),  # a slice of a longer frame
+    )
+    shown, sorts = display.grid_frame(frame)
+    assert sorts == {"id": "id (sort)", "tasks": "tasks (sort)", "completion_rate": "completion_rate (sort)"}
+    assert list(shown.columns) == [*frame.columns, *sorts.values()]
+    assert shown.iloc[:, :8].values.tolist() == [
+        ["12345", "", "2,009", "50.0%", "2026-11-30 14:05", "2026-11-30 15:05", "True", "1, 2"],
+        ["7", "Call the vet", "—", "—", "—", "—", "False", ""],
+    ]
+    assert shown["tasks (sort)"].iloc[0] == 2009 and math.isnan(shown["tasks (sort)"].iloc[1])
+    named = display.grid_frame(pd.DataFrame({"tasks": [3]}, index=pd.Index(["low"], name="priority")))[0]
+    assert list(named.columns[:2]) == ["priority", "tasks"], "a meaningful index becomes a column"
+
+
+def test_a_grid_carries_no_network_address_and_sorts_by_the_hidden_values() -> None:
+    frame = pd.DataFrame({"title": ["</script><script>alert(1)</script>", "b"], "tasks": [1234, 5]})
+    html = display.grid(frame).data
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", html), "the grid fetches nothing"
+    assert "window._itables_" in html, "the grid waits for the code use_grid() put into the notebook"
+    assert '"orderData": [2]' in html and '"visible": false' in html
+    assert "<script>alert(1)" not in html.split('<script type="module">')[1], "cell text cannot end the grid's script"
+
+
+def test_table_stays_a_plain_table_outside_a_notebook() -> None:
+    long = pd.DataFrame({"n": range(display.GRID_ROWS + 5)})
+    display.use_grid()  # no IPython shell here: nothing to load, nothing changes
+    assert not isinstance(display.table(long), type(display.grid(long)))

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from todo_data import Explorer, read_frame
+from todo_data import Explorer, display, read_frame
 from todo_data.errors import ConfigurationError
 from todo_data.sample import load_sample
 
@@ -120,3 +120,56 @@ def test_bad_starting_values_are_one_line_errors(sampled_url: URL) -> None:
     explorer.created_from.value = date(2025, 6, 1)
     explorer.created_to.value = date(2025, 1, 1)
     assert explorer.message.value.startswith("<b>") and "\n" not in explorer.message.value
+
+
+def test_the_page_shows_the_owners_email_minutes_in_utc_empty_text_and_no_row_numbers(sampled_url: URL) -> None:
+    """What the explorer's grid shows (issue 19, item 2): the frame from the explorer, the text from display."""
+    page = Explorer(sampled_url, page_size=30).page_frame()
+    assert list(page.columns) == ["id", "user_id", "email", "title", "description", "completed", "priority", "created_at", "updated_at"]
+    users = read_frame("SELECT id, email FROM users", database_url=sampled_url).set_index("id")["email"]
+    assert page["email"].tolist() == users.loc[page["user_id"]].tolist()
+    assert str(page["created_at"].dt.tz) == "UTC" and isinstance(page.index, pd.RangeIndex)
+
+    shown, sorts = display.grid_frame(page)
+    visible = shown.drop(columns=list(sorts.values()))
+    assert list(visible.columns) == list(page.columns), "no row-number column"
+    assert visible["created_at"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    first = page.iloc[0]
+    assert visible["created_at"].iloc[0] == first["created_at"].tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
+    missing = page["description"].isna()
+    assert missing.any() and (visible.loc[missing, "description"] == "").all()
+    assert visible["id"].iloc[0] == str(first["id"]), "ids without thousands separators"
+    for text in visible.to_numpy().ravel():
+        assert text not in ("None", "nan", "NaN", "NaT", "<NA>"), text
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_save_writes_every_match_not_only_the_page(sampled_url: URL, tmp_path, suffix: str) -> None:
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    explorer = Explorer(sampled_url, completed=False, page_size=5)
+    explorer.priority.value = "high"
+    tasks = all_tasks(sampled_url)
+    expected = tasks[~tasks["completed"] & (tasks["priority"] == "high")]
+    saved = explorer.save(tmp_path / "out" / f"open-high{suffix}")
+    assert saved.rows == explorer.total == len(expected) > explorer.page_size
+    table = pq.read_table(saved.path) if suffix == ".parquet" else pa_csv.read_csv(saved.path)
+    assert sorted(table["id"].to_pylist()) == sorted(expected["id"]) and set(table["priority"].to_pylist()) == {"high"}
+    assert [path.name for path in saved.path.parent.iterdir()] == [saved.path.name], "no scratch files left beside it"
+
+    explorer.save_path.value = str(tmp_path / "clicked.csv")
+    explorer.save_button.click()
+    assert (tmp_path / "clicked.csv").is_file() and f"Saved {len(expected):,} tasks" in explorer.saved.value
+
+
+def test_save_refuses_a_file_it_cannot_write_in_one_line(sampled_url: URL, tmp_path) -> None:
+    explorer = Explorer(sampled_url)
+    with pytest.raises(ConfigurationError, match=r"ending in \.parquet or \.csv, not 'tasks\.xlsx'"):
+        explorer.save("tasks.xlsx")
+    folder = tmp_path / "saves"
+    folder.mkdir()
+    explorer.save_path.value = str(folder / "tasks")
+    explorer.save_button.click()
+    assert explorer.saved.value.startswith("<b>Save to a file ending in .parquet or .csv") and "\n" not in explorer.saved.value
+    assert list(folder.iterdir()) == []

@@ -189,6 +189,8 @@ def test_every_report_runs_on_a_sampled_database(sampled_url: URL, tmp_path: Pat
     assert 'class="mermaid"' in schema_html and "erDiagram" in schema_html
     assert "mermaid.initialize" in schema_html, "the diagram's drawing code is inside the file"
     assert "data:image/png;base64" in (tmp_path / "04-task-report.html").read_text(), "figures are embedded"
+    explorer_html = (tmp_path / "05-explorer.html").read_text()
+    assert "injectModule(" in explorer_html and "new ITable(" in explorer_html, "the grid's code is inside the file, beside the grid"
     assert migrations.current(sampled_url) == revision
 
 

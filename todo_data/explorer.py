@@ -2,11 +2,14 @@
 
 Every query goes through ``frames`` with bound parameters; this module only holds the controls and their
 state, so a test can drive it from Python (set a control's value, read the page) without a browser.
+The page is a frame (the owner's e-mail beside the user id); :mod:`todo_data.display` formats it as a grid.
+:meth:`Explorer.save` writes every matching task (not only the page) to Parquet or CSV through :mod:`todo_data.export`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -15,8 +18,10 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from sqlalchemy.engine import URL
 
+from todo_data import display as shown
 from todo_data import frames
-from todo_data.errors import ConfigurationError
+from todo_data.errors import ConfigurationError, TodoDataError
+from todo_data.export import ExportedFile, save_tasks
 from todo_data.models import PRIORITIES
 
 ALL = "all"
@@ -92,6 +97,10 @@ class Explorer:
         self.table = widgets.Output()
         self.chart = widgets.Output()
         self.message = widgets.HTML()
+        self.save_path = widgets.Text(placeholder="matching-tasks.parquet or .csv", description="Save to")
+        self.save_button = widgets.Button(description="save matches")
+        self.saved = widgets.HTML()
+        self.save_button.on_click(lambda _: self._save_clicked())
         for control in (self.user, self.status, self.priority, self.created_from, self.created_to, self.text):
             control.observe(self._filters_changed, names="value")
         self.previous.on_click(lambda _: self.turn(-1))
@@ -104,6 +113,7 @@ class Explorer:
                 self.message,
                 widgets.HBox([self.previous, self.next, self.label]),
                 self.table,
+                widgets.HBox([self.save_path, self.save_button, self.saved]),
                 self.chart,
             ]
         )
@@ -123,8 +133,15 @@ class Explorer:
         }
 
     def page_frame(self) -> pd.DataFrame:
-        """The current page of matching tasks, newest first."""
-        return frames.tasks_frame(self.database_url, **self.filters(), limit=self.page_size, offset=self.page * self.page_size)
+        """The current page of matching tasks, newest first: id, user_id, email (the owner's), title, description,
+        completed, priority, created_at, updated_at (UTC)."""
+        return frames.tasks_frame(
+            self.database_url, **self.filters(), limit=self.page_size, offset=self.page * self.page_size, with_email=True
+        )
+
+    def save(self, path: str | Path) -> ExportedFile:
+        """Write every task matching the filters (not only this page) to ``path``: Parquet or CSV by its suffix."""
+        return save_tasks(path, database_url=self.database_url, **self.filters())
 
     def caption(self) -> str:
         """Which rows the page shows, of how many."""
@@ -147,6 +164,14 @@ class Explorer:
         last_page = max(0, (self.total - 1) // self.page_size)
         self.page = min(max(0, self.page + step), last_page)
         self.refresh(chart=False)
+
+    def _save_clicked(self) -> None:
+        try:
+            written = self.save(self.save_path.value.strip())
+        except TodoDataError as exc:
+            self.saved.value = f"<b>{exc}</b>"
+            return
+        self.saved.value = f"Saved {written.rows:,} tasks to {written.path.resolve()}"
 
     def _filters_changed(self, _change: Any) -> None:
         self.page = 0
@@ -171,8 +196,9 @@ class Explorer:
         self.previous.disabled = self.page == 0
         self.next.disabled = (self.page + 1) * self.page_size >= self.total
         self.table.clear_output(wait=True)
-        with self.table:
-            display(page)
+        if not page.empty:  # the caption says when nothing matches
+            with self.table:
+                display(shown.table(page))
         if chart:
             fig = self.figure()
             self.chart.clear_output(wait=True)

@@ -105,6 +105,23 @@ def export(
     return ExportResult(mask_url(url), format, tuple(written))
 
 
+def save_tasks(path: str | Path, *, database_url: str | URL | None = None, **filters: Any) -> ExportedFile:
+    """The tasks matching ``filters`` (:func:`export`'s: user_id, completed, priority, created_from, created_to, text),
+    streamed into one file, Parquet or CSV by ``path``'s suffix: the explorer's save.
+
+    ``path`` appears only once complete, replacing a file of that name.
+    """
+    target = Path(path)
+    format = target.suffix.lower().lstrip(".")
+    if format not in FORMATS or not target.stem:
+        raise ConfigurationError(f"Save to a file ending in .parquet or .csv, not {str(path)!r} (e.g. open-tasks.parquet).")
+    folder = _writable(target.parent)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=f".{target.name}.") as scratch:
+        (written,) = export("tasks", scratch, format=format, database_url=database_url, **filters).files
+        os.replace(written.path, target)
+    return ExportedFile("tasks", target, written.rows)
+
+
 def _table_names(tables: str | Sequence[str]) -> list[str]:
     names = [tables] if isinstance(tables, str) else list(tables)
     if names == ["all"]:

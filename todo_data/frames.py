@@ -31,13 +31,14 @@ from todo_data.backends.sqlite.files import held_open_here as held_open_here  # 
 from todo_data.backends.sqlite.files import read_uri as sqlite_uri  # noqa: F401  (re-exported under its old name)
 from todo_data.db import describe_connection_error, get_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
-from todo_data.models import PRIORITIES, Task, UTCDateTime, metadata
+from todo_data.models import PRIORITIES, Task, User, UTCDateTime, metadata
 from todo_data.settings import mask_text, mask_url
 
 Query = str | sa.sql.expression.SelectBase | sa.TextClause
 Params = Mapping[str, Any] | Sequence[Any] | None
 
 TASK: sa.Table = Task.__table__  # type: ignore[attr-defined]
+USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
 TASK_COLUMNS = ("id", "user_id", "title", "description", "completed", "priority", "created_at", "updated_at")
 # Columns the models declare as UTC timestamps: what read_frame parses when a plain-text query does not say.
 DEFAULT_TIMESTAMP_COLUMNS = frozenset(
@@ -428,11 +429,13 @@ def tasks_frame(
     limit: int | None = None,
     offset: int = 0,
     newest_first: bool = True,
+    with_email: bool = False,
 ) -> pd.DataFrame:
     """Tasks matching the filters, newest first (ties by id): id, user_id, title, description, completed, priority, created_at, updated_at.
 
     ``text`` matches title or description case-insensitively, as a literal substring. ``limit`` and ``offset``
-    page through the same order ``count_tasks`` counts.
+    page through the same order ``count_tasks`` counts. ``with_email`` adds the owner's email after user_id
+    (missing where the task's user row is).
     """
     task_filter = TaskFilter(
         user_id=user_id, completed=completed, priority=priority, created_from=created_from, created_to=created_to, text=text
@@ -443,7 +446,12 @@ def tasks_frame(
     if not isinstance(newest_first, bool | np.bool_):
         raise ConfigurationError(f"newest_first must be True or False, not {newest_first!r}.")
     order = (TASK.c.created_at.desc(), TASK.c.id.desc()) if newest_first else (TASK.c.created_at.asc(), TASK.c.id.asc())
-    statement = sa.select(*(TASK.c[name] for name in TASK_COLUMNS)).where(*task_filter.clauses()).order_by(*order)
+    columns: list[sa.ColumnElement[Any]] = [TASK.c[name] for name in TASK_COLUMNS]
+    statement = sa.select(*columns)
+    if with_email:
+        columns.insert(TASK_COLUMNS.index("user_id") + 1, USERS.c.email)
+        statement = sa.select(*columns).select_from(TASK.outerjoin(USERS, USERS.c.id == TASK.c.user_id))
+    statement = statement.where(*task_filter.clauses()).order_by(*order)
     if offset:
         statement = statement.offset(int(offset))
     if limit is not None:

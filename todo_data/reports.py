@@ -149,6 +149,10 @@ CONSTRAINTS: dict[str, Constraint] = {
     "created_to": Constraint("a date (YYYY-MM-DD), or None"),
     "text": ANY_TEXT,
     "page_size": Constraint("from 1 to 1,000", minimum=1, maximum=1_000),
+    "save_as": Constraint(
+        "a file name ending in .parquet or .csv (e.g. open-tasks.parquet), or None",
+        test=lambda value: Path(value).suffix.lower() in (".parquet", ".csv") and bool(Path(value).stem),
+    ),
 }
 
 
@@ -316,8 +320,11 @@ def run_info(title: str, database_url: str | URL | None = None) -> RunInfo:
     )
 
 
-def setup_notebook() -> None:
-    """Short errors (one line, no traceback) and readable tables (:mod:`todo_data.display`) in a notebook; a no-op outside IPython."""
+def setup_notebook(*, grid: bool = True) -> None:
+    """Short errors (one line, no traceback) and readable tables (:mod:`todo_data.display`) in a notebook; a no-op outside IPython.
+
+    ``grid``: put the grid's code into this cell's output (offline, about 1 MB), so long tables sort and search.
+    """
     import pandas as pd
 
     from todo_data import display
@@ -326,6 +333,8 @@ def setup_notebook() -> None:
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_colwidth", 120)
     display.use_for_dataframes()
+    if grid:
+        display.use_grid()
     with contextlib.suppress(ImportError):
         from IPython import get_ipython
 
@@ -422,6 +431,8 @@ def run_report(
     values = dict(parameters or {})
     database_url = values.pop("database_url", None) or database_url
     check_parameters(source.stem, **values)
+    if values.get("save_as"):  # a file the caller names is in the caller's directory, not the kernel's (notebooks/)
+        values["save_as"] = str(Path(values["save_as"]).resolve())
     # resolved here, in the caller's directory: the kernel runs in notebooks/, where ./data/todo.db is another file
     given = database_url if database_url is None or isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
     given = reports_database_url(given, apply=bool(values.get("apply")))

@@ -106,8 +106,9 @@ def test_report_renders_offline_without_errors(name: str, reports: Path, watched
     screenshot(page, f"report-{name}")
 
 
-# Every cell of every table, with its column's header: [{"headers": [...], "rows": [[...], ...]}, ...]
-TABLES_JS = """() => [...document.querySelectorAll('.jp-RenderedHTMLCommon table')].map(table => ({
+# Every cell of every table on show, with its column's header: [{"headers": [...], "rows": [[...], ...]}, ...]
+# (a grid's static preview, for a browser without JavaScript, is hidden once the grid is drawn)
+TABLES_JS = """() => [...document.querySelectorAll('.jp-RenderedHTMLCommon table')].filter(table => table.getClientRects().length).map(table => ({
     headers: [...table.querySelectorAll('thead tr:last-child th')].map(th => th.innerText.trim()),
     rows: [...table.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim())),
 }))"""
@@ -204,3 +205,63 @@ def test_a_long_title_leaves_the_explorers_columns_on_screen(reports: Path, watc
     assert hidden <= 1, f"the explorer's table hides {hidden} px of columns at 1280 px"
     last = table.locator("thead th").last.evaluate("th => th.getBoundingClientRect().right")
     assert last <= 1280, f"the last column ends at {last} px, off a 1280 px window"
+
+
+GRID_COLUMN_JS = """(table, column) => {
+    const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    return [...table.querySelectorAll('tbody tr')].map(tr => tr.children[headers.indexOf(column)].innerText.trim());
+}"""
+
+
+def _grid_column(grid: Any, column: str) -> list[str]:
+    return grid.evaluate(GRID_COLUMN_JS, column)
+
+
+def _sort_by(grid: Any, column: str) -> None:
+    headers = [text.strip() for text in grid.locator("thead th").all_inner_texts()]
+    grid.locator("thead th").nth(headers.index(column)).click()
+
+
+def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: Any, screenshot: Any) -> None:
+    """05-explorer's page is a grid drawn by code inside the file: click a header to sort, type to search."""
+    page = open_report(watched, reports / "05-explorer.html")
+    grid = page.locator("table.dataTable").first
+    grid.locator("tbody tr").first.wait_for(timeout=30_000)
+    assert watched.problems() == []
+    headers = [text.strip() for text in grid.locator("thead th").all_inner_texts()]
+    assert headers == ["id", "user_id", "email", "title", "description", "completed", "priority", "created_at", "updated_at"]
+    ids = [int(text) for text in _grid_column(grid, "id")]
+    assert len(ids) == 25 and ids[0] == max(ids), "the newest task (the long title) first, as the query ordered them"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", text) for text in _grid_column(grid, "created_at"))
+
+    _sort_by(grid, "id")
+    assert [int(text) for text in _grid_column(grid, "id")] == sorted(ids)
+    _sort_by(grid, "id")
+    assert [int(text) for text in _grid_column(grid, "id")] == sorted(ids, reverse=True)
+    _sort_by(grid, "email")
+    emails = _grid_column(grid, "email")
+    assert emails == sorted(emails, key=str.lower)
+
+    wanted = emails[-1]
+    page.locator(".dt-search input").first.fill(wanted)
+    page.wait_for_function("([email]) => [...document.querySelectorAll('table.dataTable tbody tr')].length > 0", arg=[wanted])
+    found = _grid_column(grid, "email")
+    assert found and set(found) == {wanted}, found
+    assert page.locator(".dt-info").first.inner_text().endswith("(filtered from 25 total entries)")
+    assert page.locator("button.buttons-csv").count() == 1, "the grid saves what it shows as CSV"
+    assert watched.problems() == []
+    screenshot(page, "report-05-explorer-grid")
+
+
+def test_the_task_reports_user_grid_sorts_counts_by_value(reports: Path, watched: Any) -> None:
+    """1,234 sorts after 987: the grid shows counts with separators and sorts them by number."""
+    page = open_report(watched, reports / "04-task-report.html")
+    grid = page.locator("table.dataTable").filter(has=page.locator("th", has_text="completion_rate")).first
+    grid.locator("tbody tr").first.wait_for(timeout=30_000)
+    _sort_by(grid, "open")
+    counts = [int(text.replace(",", "")) for text in _grid_column(grid, "open")]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    _sort_by(grid, "completion_rate")
+    rates = [float(text.rstrip("%")) for text in _grid_column(grid, "completion_rate") if text != "—"]
+    assert rates == sorted(rates)
+    assert watched.problems() == []

@@ -113,7 +113,7 @@ def test_explorer_filters_change_table_and_chart(lab: Any, watched: Any, screens
     panel = open_and_run_all(watched, lab, "05-explorer")
     explorer = panel.locator(".widget-vbox").first
     explorer.wait_for()
-    table = explorer.locator("table.dataframe")
+    table = explorer.locator("table.dataframe.dataTable")  # a grid, drawn by the code setup_notebook's cell wrote
     chart = explorer.locator("img")
     table.wait_for()
     chart.wait_for()
@@ -140,5 +140,20 @@ def test_explorer_filters_change_table_and_chart(lab: Any, watched: Any, screens
     )
     assert set(column_values(table, "priority")) == {"high"}
     assert error_outputs(panel) == []
+
+    # the grid sorts by a clicked header and searches what it shows
+    ids = [int(text) for text in column_values(table, "id")]
+    table.locator("thead th", has_text="id").first.click()
+    assert [int(text) for text in column_values(table, "id")] == sorted(ids)
+    email = column_values(table, "email")[-1]
+    explorer.locator(".dt-search input").fill(email)
+    page.wait_for_function(
+        "(email) => { const rows = [...document.querySelectorAll('.widget-vbox table.dataTable tbody tr')];"
+        " return rows.length > 0 && rows.every(tr => tr.innerText.includes(email)); }",
+        arg=email,
+        timeout=10_000,
+    )
+    assert set(column_values(table, "email")) == {email}
+    explorer.locator(".dt-search input").fill("")
     explorer.evaluate("element => element.scrollIntoView({block: 'start'})")
     screenshot(page, "lab-explorer")
