@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 
 import matplotlib.pyplot as plt
@@ -157,6 +159,9 @@ def test_save_writes_every_match_not_only_the_page(sampled_url: URL, tmp_path, s
     table = pq.read_table(saved.path) if suffix == ".parquet" else pa_csv.read_csv(saved.path)
     assert sorted(table["id"].to_pylist()) == sorted(expected["id"]) and set(table["priority"].to_pylist()) == {"high"}
     assert [path.name for path in saved.path.parent.iterdir()] == [saved.path.name], "no scratch files left beside it"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(saved.path.stat().st_mode) == 0o666 & ~umask, "readable as any file the user writes, not 0600"
 
     explorer.save_path.value = str(tmp_path / "clicked.csv")
     explorer.save_button.click()

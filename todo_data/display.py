@@ -202,6 +202,8 @@ def grid(frame: pd.DataFrame, *, percent: Iterable[str] = ()) -> Any:
     if hidden:
         column_defs.append({"targets": hidden, "visible": False, "searchable": False})
     stamps = [columns.index(str(name)) for name in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[name].dtype)]
+    numbers = {columns.index(name) for name in sorts}
+    column_defs.append({"targets": [i for i in range(len(columns)) if i not in numbers], "className": "dt-left"})  # text reads left
     if stamps:
         column_defs.append({"targets": stamps, "className": "dt-body-nowrap"})  # 2026-11-30 14:05 on one line
     long = [columns.index(name) for name in columns if shown[name].map(lambda text: isinstance(text, str) and _long(text)).any()]

@@ -193,11 +193,18 @@ def _write(batches: Iterator[pa.RecordBatch], path: Path, schema: pa.Schema, for
             for batch in batches:
                 writer.write_batch(batch)
                 rows += batch.num_rows
+        os.chmod(partial, 0o666 & ~_umask())  # mkstemp's 0600 would hide the file from the user's other tools
         os.replace(partial, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
     return rows
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _failure(exc: BaseException, url: URL, name: str) -> QueryError | MigrationError | ConnectionFailed:
