@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from conftest import fill_seed_database, require_pg, run_sql, table_snapshot
+from project_copy import ProjectCopy
 from sqlalchemy.engine import URL
 
 from todo_data import migrations
@@ -240,44 +241,27 @@ def test_advice_for_a_revision_this_project_does_not_know_works_when_followed(
 
 
 def test_db_check_after_a_model_change_says_to_write_a_revision(database_url: URL, tmp_path: Path) -> None:
-    """At head, differences need a new revision, not `db upgrade`; the advised Alembic command writes one that works."""
+    """At head, differences need a new revision, not `db upgrade`; the advised `db revision` writes one that works."""
     migrations.upgrade(database_url)
     url = with_password(database_url)
-    # what a model change looks like from the database's side: an index the models have and no revision made
-    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        index = sorted(i["name"] for i in sa.inspect(connection).get_indexes("task"))[0]
-    engine.dispose()
-    run_sql(database_url, f"DROP INDEX {index}")
-    check = todo_data("db", "check", "--database-url", url)
-    assert check.returncode == 1 and index in check.stdout
+    copy = ProjectCopy.make(tmp_path)  # the model change is made in a copy: the committed chain is never touched
+    copy.edit_models("    completed: bool = False\n", "    completed: bool = False\n    effort: int | None = None\n")
+    check = copy.cli("db", "check", "--database-url", url)
+    assert check.returncode == 1 and "effort" in check.stdout, check.stdout + check.stderr
     advice = check.stdout.splitlines()[-1]
     assert "is at head (004)" in advice and "nothing to apply" in advice and "Run `todo-data db upgrade`" not in advice
-    upgrade = todo_data("db", "upgrade", "--database-url", url)
+    upgrade = copy.cli("db", "upgrade", "--database-url", url)
     assert upgrade.returncode == 0 and "nothing to do" in upgrade.stdout  # as the advice says
-    revision = next(command for command in advised(advice) if command[0] == "alembic")
-    assert revision[:3] == ["alembic", "revision", "--autogenerate"]
-    # followed on a copy of the project's alembic folder, so the test writes nothing into the checkout
-    shutil.copy(ROOT / "alembic.ini", tmp_path / "alembic.ini")
-    shutil.copytree(ROOT / "alembic", tmp_path / "alembic", ignore=shutil.ignore_patterns("__pycache__"))
-    alembic = shutil.which("alembic") or str(Path(sys.executable).parent / "alembic")
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATABASE_URL": url}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [alembic, "-c", str(tmp_path / "alembic.ini"), *args], capture_output=True, text=True, env=environment, timeout=120, check=False
-        )
-
-    written = run(*revision[1:])
+    commands = advised(advice)
+    revision = next(command for command in commands if command[:3] == ["todo-data", "db", "revision"])
+    written = copy.cli(*revision[1:])
     assert written.returncode == 0, written.stderr
-    new = [
-        path
-        for path in (tmp_path / "alembic" / "versions").glob("*.py")
-        if path.name not in {p.name for p in (ROOT / "alembic" / "versions").glob("*.py")}
-    ]
-    assert len(new) == 1 and index in new[0].read_text()
-    assert run("upgrade", "head").returncode == 0  # what `todo-data db upgrade` runs, on the copy's revisions
-    assert run("check").returncode == 0
+    new = sorted((copy.root / "alembic" / "versions").glob("005_*.py"))
+    assert len(new) == 1 and "effort" in new[0].read_text()
+    assert ["todo-data", "db", "upgrade"] in commands
+    applied = copy.cli("db", "upgrade", "--database-url", url)
+    assert applied.returncode == 0 and "revision: 004 -> 005" in applied.stdout, applied.stdout + applied.stderr
+    assert copy.cli("db", "check", "--database-url", url).returncode == 0
 
 
 def test_seed_tables_without_alembic_version_are_adopted(database_url: URL) -> None:
