@@ -132,19 +132,31 @@ class Workspace(contextlib.AbstractContextManager["Workspace"]):
         if url.startswith("postgresql"):
             self.pg_execute("CHECKPOINT")
 
-    def peer(self, peer: str, **args: Any) -> dict[str, Any]:
-        """Run one peer in a fresh process; its result, with the wall time of the whole process and the load average."""
+    def peer(self, peer: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
+        """Run one peer in a fresh process; its result, with the wall time of the whole process and the load average.
+
+        ``timeout``: seconds after which the peer is interrupted (then killed with its children) and recorded as unfinished.
+        """
         self.peer_runs += 1
         out = self.dir / f"peer-{self.peer_runs}.json"
         env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DATABASE_ECHO")}
         command = [sys.executable, "-m", "benchmarks.peers", json.dumps({"peer": peer, "args": args}), str(out)]
         started = time.perf_counter()
-        process = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_tree(process.pid)
+            stdout, stderr = process.communicate()
+            out.unlink(missing_ok=True)
+            stderr = f"not finished within {timeout:,.0f} s"
         wall = time.perf_counter() - started
-        if out.exists():
+        if stderr.startswith("not finished"):
+            result = {"error": stderr, "timed_out": True}
+        elif out.exists():
             result = json.loads(out.read_text())
         else:
-            tail = (process.stderr or process.stdout).strip().splitlines()
+            tail = (stderr or stdout).strip().splitlines()
             result = {"error": f"exit {process.returncode}: {tail[-1] if tail else 'no output'}"}
         result.update(peer=peer, process_seconds=wall, loadavg=list(os.getloadavg()))
         if "error" in result:
@@ -152,6 +164,20 @@ class Workspace(contextlib.AbstractContextManager["Workspace"]):
         else:
             log(f"  {peer}: {result['seconds']:.2f} s")
         return result
+
+
+def stop_tree(pid: int, grace: float = 120.0) -> None:
+    """Interrupt a process (Ctrl-C: its context managers drop what it made), then kill whatever of its tree is left."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+        root.send_signal(signal.SIGINT)
+        _gone, alive = psutil.wait_procs([root], timeout=grace)
+        for process in [*alive, *family]:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
 
 
 def _libpq(url: sa.URL) -> str:
@@ -427,6 +453,8 @@ def bench_migration(ws: Workspace, backend: str, options: argparse.Namespace, da
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from benchmarks.scale import DEFAULT_SIZES, parse_sizes
+
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -447,7 +475,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--read-repeats", type=int, default=None, help="runs of each reading peer (default 5; --quick: 1)")
     parser.add_argument("--report-repeats", type=int, default=None, help="runs of 04-task-report (default 2; --quick: 1)")
     parser.add_argument("--migration-repeats", type=int, default=None, help="runs of each 001 -> head peer (default 2; --quick: 1)")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="measure how each step grows with the tasks (100k, 1M, 10M; both backends) and write the doc's growth section and figure",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        type=parse_sizes,
+        default=None,
+        metavar="N,N,...",
+        help="task counts for --scale (default 100000,1000000,10000000; 100k,1M also read)",
+    )
+    parser.add_argument(
+        "--scale-timeout", type=float, default=None, metavar="SECONDS", help="--scale: stop a step after this long and record it unmeasured"
+    )
     options = parser.parse_args(argv)
+    if (options.scale_sizes or options.scale_timeout) and not options.scale:
+        parser.error("--scale-sizes and --scale-timeout go with --scale")
+    options.scale_sizes = options.scale_sizes or list(DEFAULT_SIZES)
     options.tasks = options.tasks if options.tasks is not None else (50_000 if options.quick else 1_000_000)
     options.users = options.users if options.users is not None else (500 if options.quick else 10_000)
     for name, full in (("load_repeats", 2), ("read_repeats", 5), ("report_repeats", 2), ("migration_repeats", 2)):
@@ -469,11 +515,11 @@ def command_line(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     options = parse_args(argv)
-    from benchmarks.doc import render
+    from benchmarks.scale import run_scale
 
     if options.render:
         results = json.loads(Path(options.render).read_text())
-        Path(options.output).write_text(render(results))
+        write_doc(options.output, results)
         log(f"wrote {options.output} from {options.render}")
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the databases are dropped on kill too
@@ -487,25 +533,58 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg": [{"at": "start", "values": list(os.getloadavg())}],
         "backends": {},
     }
+    if options.scale:
+        results.update(scale=True, sizes={})
+        results["options"]["scale_sizes"] = options.scale_sizes
     with Workspace(pg_url) as ws:
-        log(f"workspace {ws.dir} (run {ws.run_id}); {options.tasks:,} tasks, {options.users:,} users on {', '.join(options.backends)}")
-        results["machine"] = machine(ws, options.backends)
-        data_dir = str(ws.dir)
-        results["data"] = ws.peer("prepare", data_dir=data_dir, users=options.users, tasks=options.tasks, seed=options.seed)
-        if "error" in results["data"]:
-            raise SystemExit(f"generating the sample failed: {results['data']['error']}")
-        for backend in options.backends:
-            bench_backend(ws, backend, options, data_dir, results)
+        if options.scale:
+            log(
+                f"workspace {ws.dir} (run {ws.run_id}); scale {', '.join(f'{n:,}' for n in options.scale_sizes)} tasks on {', '.join(options.backends)}"
+            )
+            results["machine"] = machine(ws, options.backends)
+            run_scale(ws, options, results, lambda: save_json(options.json, results))
+        else:
+            run_default(ws, options, results)
     finished = datetime.now(UTC)
     results["loadavg"].append({"at": "end", "values": list(os.getloadavg())})
     results["finished_at"] = finished.isoformat(timespec="seconds")
     results["duration_seconds"] = (finished - started).total_seconds()
-    if options.json:
-        Path(options.json).write_text(json.dumps(results, indent=1, default=str))
-    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.output).write_text(render(results))
+    save_json(options.json, results)
+    write_doc(options.output, results)
     log(f"wrote {options.output} in {results['duration_seconds'] / 60:.1f} min")
     return 0
+
+
+def save_json(path: str | None, results: dict[str, Any]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(results, indent=1, default=str))
+
+
+def write_doc(output: str, results: dict[str, Any]) -> None:
+    """The doc: a default run rewrites it keeping its growth section; a scale run replaces that section and its figure only."""
+    from benchmarks.doc import render
+    from benchmarks.scale_doc import FIGURE, figure, keep_block, merge, render_scale
+
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_text() if path.exists() else ""
+    if results.get("scale"):
+        figure(results, path.parent / FIGURE)
+        path.write_text(merge(existing, render_scale(results)) if existing else render_scale(results))
+    else:
+        path.write_text(keep_block(existing, render(results)))
+
+
+def run_default(ws: Workspace, options: argparse.Namespace, results: dict[str, Any]) -> None:
+    """The default run (and --quick): every peer at one size on each backend."""
+    log(f"workspace {ws.dir} (run {ws.run_id}); {options.tasks:,} tasks, {options.users:,} users on {', '.join(options.backends)}")
+    results["machine"] = machine(ws, options.backends)
+    data_dir = str(ws.dir)
+    results["data"] = ws.peer("prepare", data_dir=data_dir, users=options.users, tasks=options.tasks, seed=options.seed)
+    if "error" in results["data"]:
+        raise SystemExit(f"generating the sample failed: {results['data']['error']}")
+    for backend in options.backends:
+        bench_backend(ws, backend, options, data_dir, results)
 
 
 if __name__ == "__main__":
