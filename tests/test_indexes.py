@@ -586,7 +586,11 @@ def test_every_table_is_judged_and_other_applications_tables_are_marked_apart(sh
     tables = report.tables.set_index("table")["managed"]
     assert tables["task"] and tables["users"] and not tables["auditLog"] and not tables["user"]
     assert bool(report.indexes.set_index("index")["managed"]["sessionTokenCopy"]) is False
-    assert any("todo_data does not manage" in note and "auditLog" in note for note in report.notes)
+    assert "auditLog" in report.unmanaged and "task" not in report.unmanaged
+    assert "Their findings are for their owners" in (report.unmanaged_note or "") and "auditLog" in (report.unmanaged_note or "")
+    theirs, ours = report.findings_for(managed=False), report.findings_for(managed=True)
+    assert set(theirs["table"]) >= {"auditLog", "session"} and not set(ours["table"]) & set(report.unmanaged)
+    assert len(theirs) + len(ours) == len(report.findings)
 
     # The suggested SQL runs as it is (quoted, schema-qualified), and then those findings are gone.
     # (VACUUM FULL keeps dead rows an open snapshot anywhere on the server may still see, so on a shared server the
@@ -596,3 +600,31 @@ def test_every_table_is_judged_and_other_applications_tables_are_marked_apart(sh
     again = _findings(index_report(url))
     assert not {key for key in again if key[0] in rules} & {key for key in found if key[0] in rules}, again.keys()
     assert ("no-primary-key", "auditLog") in again
+
+
+def _section(html: str, heading: str) -> str:
+    """The text of the HTML report between the heading with this title and the next h2."""
+    start = html.index(f'<h2 id="{heading.replace(" ", "-")}"')
+    end = html.find("<h2 ", start + 1)
+    return html[start : end if end > 0 else None]
+
+
+def test_index_report_shows_other_applications_tables_in_a_section_of_their_own(shared_head_url: URL, tmp_path: Path) -> None:
+    """03-index-usage: findings on the tables todo_data does not manage come under their own heading, with whose
+    fixes they are; the Findings section keeps the kit's own (and says there are none when that is so)."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("todo-data")), "report", "03-index-usage", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REPORTS_DATABASE_URL")}
+        | {"DATABASE_URL": shared_head_url.render_as_string(hide_password=False)},
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (tmp_path / "03-index-usage.html").read_text().replace("&#x27;", "'").replace("&#39;", "'")
+    theirs, ours = _section(html, "Tables the kit does not manage"), _section(html, "Findings")
+    assert "session(userId) -&gt; user(id) has no index" in theirs
+    assert "Their findings are for their owners" in theirs and "account, session, user, verification" in theirs
+    assert "session(userId)" not in ours and "Their findings are for their owners" not in ours

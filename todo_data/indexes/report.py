@@ -65,6 +65,17 @@ class IndexReport:
     top_queries: pd.DataFrame | None
     plans: pd.DataFrame
     what_if: pd.DataFrame | None
+    unmanaged: tuple[str, ...] = ()  # the tables judged that todo_data does not manage (another application's)
+
+    def findings_for(self, *, managed: bool) -> pd.DataFrame:
+        """The findings on todo_data's tables (with the database-wide ones), or on the tables it does not manage."""
+        theirs = self.findings["managed"].map(lambda value: value is False).astype(bool)
+        return self.findings[theirs if not managed else ~theirs]
+
+    @property
+    def unmanaged_note(self) -> str | None:
+        """What the report says above the findings on tables todo_data does not manage (None: there are none)."""
+        return unmanaged_note(list(self.unmanaged)) if self.unmanaged else None
 
 
 def findings_frame(rows: list[dict]) -> pd.DataFrame:
@@ -85,9 +96,10 @@ def findings_frame(rows: list[dict]) -> pd.DataFrame:
 def unmanaged_note(tables: list[str]) -> str:
     """Which tables the report judged that todo_data does not manage, and where their fixes belong."""
     return (
-        f"Also judged, though todo_data does not manage them ({UNMANAGED_LABEL}: another application's, managed = False "
-        f"in the tables below): {', '.join(tables)}. Their fixes belong in that application's migrations, so their findings "
-        "carry SQL but no Alembic op."
+        f"These tables are in the database but {UNMANAGED_LABEL} (another application's; managed = False in the Indexes and "
+        f"Tables sections): {', '.join(tables)}. Their findings are for their owners: the fixes belong in that "
+        "application's migrations, so each gives the SQL but no Alembic op, and todo_data's migrations and db check leave "
+        "these tables alone."
     )
 
 
@@ -162,7 +174,6 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
         findings=findings_frame(findings),
         notes=[
             *catalog.notes,
-            *([unmanaged_note(unmanaged)] if unmanaged else []),
             *([standby_note(standby)] if standby else []),
             *plans.notes,
             *what_if_notes,
@@ -174,4 +185,5 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
         top_queries=catalog.top_queries,
         plans=plans.frame,
         what_if=what_if,
+        unmanaged=tuple(unmanaged),
     )
