@@ -110,10 +110,10 @@ def shared_pg(make_database) -> URL:
 
 
 @contextlib.contextmanager
-def role(url: URL, *, monitor: bool = False) -> Iterator[tuple[str, URL]]:
-    """A login role of the test's own that may SELECT the kit's four tables (and is in pg_monitor); dropped after."""
+def role(url: URL, *, monitor: bool = False, tables: str = KIT_TABLES) -> Iterator[tuple[str, URL]]:
+    """A login role of the test's own that may SELECT ``tables`` (the kit's four; and is in pg_monitor); dropped after."""
     name = f"todo_data_test_{uuid.uuid4().hex[:10]}"
-    run_sql(url, f'CREATE ROLE "{name}" LOGIN', f'GRANT SELECT ON {KIT_TABLES} TO "{name}"')
+    run_sql(url, f'CREATE ROLE "{name}" LOGIN', f'GRANT SELECT ON {tables} TO "{name}"')
     if monitor:
         run_sql(url, f'GRANT pg_monitor TO "{name}"')
     try:
@@ -141,6 +141,25 @@ def test_a_select_only_role_runs_every_report_with_notes_naming_the_grants(share
         assert f"GRANT pg_read_all_stats TO {name};" in index and f"GRANT pg_monitor TO {name};" in index
     _fk_findings(index)
     assert "not managed by todo_data" in outputs["01-schema"]
+
+
+def test_a_role_that_may_select_only_the_three_tables_gets_the_revision_as_a_note(shared_pg: URL, tmp_path: Path) -> None:
+    """No SELECT on alembic_version (what a DBA grants who knows only the application's tables): every report runs,
+    its header says the revision is unknown and names the GRANT; db check compares anyway; db current says why not."""
+    with role(shared_pg, tables="users, task, task_relationships") as (name, url):
+        outputs = report_all(url, tmp_path)
+        check = todo_data("db", "check", url=url, cwd=tmp_path)
+        current = todo_data("db", "current", url=url, cwd=tmp_path)
+    grant = f"GRANT SELECT ON alembic_version TO {name};"
+    for report, text in outputs.items():
+        assert "**revision** unknown" in text and f"Role {name} lacks SELECT on alembic_version" in text and grant in text, report
+    assert "Nothing below can be planned without the revision" in outputs["02-migrations"]
+    _fk_findings(outputs["03-index-usage"])
+    assert check.returncode == 0 and "No differences" in check.stdout and grant in check.stderr
+    assert current.returncode == 1 and current.stderr.strip().splitlines() == [
+        f"todo-data: error: {current.stderr.split('error: ')[-1].strip()}"
+    ]
+    assert grant in current.stderr and "Traceback" not in current.stderr
 
 
 def test_a_pg_monitor_role_runs_every_report_and_sees_every_statement(shared_pg: URL, tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ class PastTarget(Exception):
 # --- the scripts --------------------------------------------------------------------------------------------------------
 
 
+VERSION_TABLE = "alembic_version"  # where Alembic records the revision
+
+
 def alembic_config(
     database_url: str | URL | None = None,
     *,
@@ -140,7 +143,7 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
 
 def managed_tables() -> frozenset[str]:
     """The tables todo_data owns: the models', Alembic's version table, and any named in ``MANAGED_TABLES``."""
-    return frozenset(metadata.tables) | {"alembic_version"} | frozenset(get_settings().managed_tables)
+    return frozenset(metadata.tables) | {VERSION_TABLE} | frozenset(get_settings().managed_tables)
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:

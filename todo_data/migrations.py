@@ -32,7 +32,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
 from todo_data import chain
-from todo_data.backends import find_backend
+from todo_data.backends import backend_for, find_backend
 from todo_data.chain import BASE_REVISION, alembic_config, comparison_options, head, include_name, script_directory
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
@@ -277,6 +277,9 @@ def history_frame(database_url: str | URL | None = None) -> pd.DataFrame:
 def status(database_url: str | URL | None = None) -> MigrationState:
     """The database's revision, the head, and the revisions an upgrade would apply."""
     with _connect(database_url) as (url, connection):
+        unreadable = _revision_unreadable(url, connection)
+        if unreadable:
+            raise MigrationError(unreadable)
         current = chain.current_revisions(connection)
         _check_known(current, url, connection)
         return MigrationState(database=mask_url(url), current=current, head=head(), pending=_pending(current))
@@ -428,8 +431,20 @@ def check(database_url: str | URL | None = None) -> list[str]:
     would hide that ``upgrade`` cannot run on it.
     """
     with _connect(database_url) as (url, connection):
-        _check_known(chain.current_revisions(connection), url, connection)
+        unreadable = _revision_unreadable(url, connection)
+        if unreadable:  # the schema can still be compared with the models
+            log.warning("%s", unreadable)
+        else:
+            _check_known(chain.current_revisions(connection), url, connection)
         return _model_differences(connection)
+
+
+def _revision_unreadable(url: URL, connection: Connection) -> str | None:
+    """Why the connected role cannot read the recorded revision (no SELECT on alembic_version, with its GRANT), or None."""
+    note = backend_for(url).missing_select(connection, chain.VERSION_TABLE, "the revision this database is at is unknown")
+    if connection.in_transaction():
+        connection.rollback()
+    return note
 
 
 def _model_differences(connection: Connection) -> list[str]:

@@ -26,9 +26,9 @@ import nbformat
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import URL
 
-from todo_data import migrations
+from todo_data import chain, migrations
 from todo_data.backends import backend_for
-from todo_data.db import resolve_url
+from todo_data.db import get_engine, resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
 from todo_data.resources import shipped_path
 from todo_data.settings import DEFAULT_SQLITE_PATH, backend_of, get_settings, mask_text, mask_url
@@ -297,26 +297,31 @@ class RunInfo:
     revision: str
     head: str
     generated_at: datetime
+    note: str | None = None  # why the revision is unknown (the role may not read alembic_version)
 
     def markdown(self) -> str:
         at_head = "at head" if self.revision == self.head else f"head is {self.head}"
-        return (
+        text = (
             f"**Database** `{self.database}` ({self.backend}) · **revision** {self.revision} ({at_head}) · "
             f"**generated** {self.generated_at:%Y-%m-%d %H:%M:%S} UTC"
         )
+        return f"{text}\n\n> {self.note}" if self.note else text
 
 
 def run_info(title: str, database_url: str | URL | None = None) -> RunInfo:
-    """The run header of a report; reads only the revision table."""
+    """The run header of a report; reads only the revision table (a role that may not: revision unknown, with a note)."""
     url = resolve_url(database_url)
-    state = migrations.status(url)
+    with get_engine(url, read_only=True).connect() as connection:
+        note = backend_for(url).missing_select(connection, chain.VERSION_TABLE, "the revision this database is at is unknown")
+    state = None if note else migrations.status(url)
     return RunInfo(
         title=title,
         database=mask_url(url),
         backend=backend_of(url),
-        revision=", ".join(state.current) or "none",
-        head=state.head,
+        revision="unknown" if state is None else ", ".join(state.current) or "none",
+        head=chain.head() if state is None else state.head,
         generated_at=datetime.now(UTC),
+        note=note,
     )
 
 

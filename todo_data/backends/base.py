@@ -190,6 +190,11 @@ class Backend(abc.ABC):
 
     # --- reports: tasks, read_schema (inspect), the index report ---------------------------------------------------
 
+    def missing_select(self, connection: Connection, table: str, lost: str) -> str | None:
+        """A note when the connected role may not SELECT ``table`` (which exists): the privilege, what the report
+        leaves out (``lost``) and the GRANT that gives it; None when it may, or the database has no privileges."""
+        return None
+
     def snapshot(self, connection: Connection) -> Connection:
         """The connection set to read one consistent snapshot across several queries (tasks' reports).
 

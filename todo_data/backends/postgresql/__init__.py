@@ -182,6 +182,11 @@ class PostgresqlBackend(Backend):
 
         return PostgresIndexes(dialect.identifier_preparer.quote)
 
+    def missing_select(self, connection: Connection, table: str, lost: str) -> str | None:
+        from todo_data.backends.postgresql.privileges import missing_select
+
+        return missing_select(connection, table, lost)
+
     def standby_reason(self, connection: Connection) -> str | None:
         import sqlalchemy as sa
 

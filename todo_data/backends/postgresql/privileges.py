@@ -76,3 +76,18 @@ def can_execute(connection: Connection, function: str) -> bool:
             marked("SELECT has_function_privilege(CAST(:function AS regprocedure), 'EXECUTE')"), {"function": function}
         ).scalar()
     )
+
+
+_SELECT_DENIED = """
+SELECT current_user AS role, quote_ident(current_user) AS quoted, to_regclass(:relation)::text AS relation
+WHERE to_regclass(:relation) IS NOT NULL AND NOT has_table_privilege(to_regclass(:relation), 'SELECT')
+"""
+
+
+def missing_select(connection: Connection, relation: str, lost: str) -> str | None:
+    """A note naming SELECT on ``relation`` and its GRANT when the role may not read it (which exists), else None."""
+    row = connection.execute(marked(_SELECT_DENIED), {"relation": relation}).one_or_none()
+    if row is None:
+        return None
+    role = Privileges(row.role, row.quoted, read_all_settings=True, read_all_stats=True, unreadable_tables=(row.relation,))
+    return role.missing(lost, f"SELECT on {row.relation}", role.grant(f"SELECT ON {row.relation}"))
