@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from conftest import _admin_execute, require_pg
 from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from todo_data import dispose_engines, reports, sql_magic
 from todo_data.sample import load_sample
@@ -74,6 +74,32 @@ def test_load_ext_connects_to_the_resolved_database_read_only(sampled: URL, shel
         shell.run_cell("%sql INSERT INTO users (id, email) VALUES ('cell-user', 'cell@example.com')")
     assert "read-only" in captured.stderr or "readonly" in captured.stderr, captured.stderr
     assert _count(sampled, "users") == users, "nothing was written"
+
+
+def test_load_ext_in_a_notebook_of_ones_own_in_make_labs_folder_reads_the_demo_database(
+    tmp_path: Path, shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make lab` starts kernels in notebooks/ with no DATABASE_URL: `%load_ext todo_data` reads the project's ./data/todo.db."""
+    from todo_data.migrations import upgrade
+
+    project = tmp_path / "project"
+    demo = make_url(f"sqlite+pysqlite:///{project / 'data' / 'todo.db'}")
+    (project / "data").mkdir(parents=True)
+    upgrade(demo)
+    load_sample(demo, users=3, tasks=25, seed=1)
+    dispose_engines()
+    monkeypatch.setattr(reports, "PROJECT_ROOT", project)
+    monkeypatch.setenv("TODO_DATA_NOTEBOOKS", str(project / "notebooks"))
+    (project / "notebooks").mkdir()
+    monkeypatch.chdir(project / "notebooks")
+
+    with capture_output() as captured:
+        shell.run_line_magic("load_ext", "todo_data")
+        shell.run_cell("result = %sql SELECT count(*) AS n FROM task")
+    assert not captured.stderr, captured.stderr
+    assert str(project / "data" / "todo.db") in captured.stdout
+    assert int(shell.user_ns["result"]["n"].iloc[0]) == 25
+    assert not (project / "notebooks" / "data").exists()
 
 
 def test_writing_needs_the_explicit_opt_in(sampled: URL, shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:

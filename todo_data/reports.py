@@ -220,14 +220,20 @@ def reports_database_url(database_url: str | None, *, apply: bool) -> str | None
     return configured.get_secret_value()
 
 
-def _report_database(name: str, database_url: str | None, *, apply: bool) -> str | None:
-    """The database a report reads, checked before any work: a malformed URL or a missing SQLite file stops it.
+def notebook_database(database_url: str | None) -> str | None:
+    """The URL a notebook means: the given one, else DATABASE_URL's; in ``notebooks/`` the project's embedded file.
 
-    A notebook's kernel runs in ``notebooks/``; with no URL and no DATABASE_URL it reads the project's embedded
-    file (``./data/todo.db`` at the project root, where ``make demo`` puts it), not ``notebooks/data/todo.db``.
+    JupyterLab (``make lab``) starts a notebook's kernel in ``notebooks/``; with no URL and no DATABASE_URL it reads
+    the project's ``./data/todo.db`` (where ``make demo`` puts it), not ``notebooks/data/todo.db``.
     """
     if database_url is None and not get_settings().database_url and Path.cwd().resolve() == notebooks_dir().resolve():
-        database_url = f"sqlite:///{PROJECT_ROOT / DEFAULT_SQLITE_PATH}"
+        return f"sqlite:///{PROJECT_ROOT / DEFAULT_SQLITE_PATH}"
+    return database_url
+
+
+def _report_database(name: str, database_url: str | None, *, apply: bool) -> str | None:
+    """The database a report reads (see :func:`notebook_database`), checked before any work: a malformed URL or a missing SQLite file stops it."""
+    database_url = notebook_database(database_url)
     url = resolve_url(database_url)  # a malformed URL fails here
     if backend_for(url).missing_file(url) and not apply:
         raise ConfigurationError(

@@ -34,6 +34,10 @@ def connect(database_url: str | URL | None = None, *, write: bool = False, shell
     shell = shell or _shell()
     for name, value in QUIET_JUPYSQL.items():
         os.environ.setdefault(name, value)
+    if not isinstance(database_url, URL):
+        from todo_data.reports import notebook_database  # a notebook in notebooks/ reads the project's embedded file
+
+        database_url = notebook_database(database_url)
     url = resolve_url(database_url)
     engine = get_engine(url, read_only=not write)
     if "sql" not in shell.extension_manager.loaded:
