@@ -35,7 +35,7 @@ from todo_data import display
         (np.True_, "True"),
         (False, "False"),
         ([], ""),
-        ([162, 176, 1034], "162, 176, 1,034"),
+        ([162, 176, 1034], "162, 176, 1034"),
         ({"user_id": "u-1"}, "user_id=u-1"),
         (date(2025, 1, 31), "2025-01-31"),
         (pd.Timestamp("2025-12-30 04:14:49.123456", tz="UTC"), "2025-12-30 04:14:49 UTC"),
@@ -52,6 +52,15 @@ def test_cell_shares_and_identifiers() -> None:
     assert display.cell(1.0, share=True) == "100.0%"
     assert display.cell(math.nan, share=True) == "—"
     assert display.cell(12345, separators=False) == "12345"
+    assert display.cell(1 / 5000, share=True) == "<0.1%", "1 task in 5,000 is not none of them"
+    assert display.cell(0.0, share=True) == "0.0%"
+    assert display.cell(0.0005, share=True) == "0.1%"
+
+
+def test_a_list_of_ids_reads_as_a_list() -> None:
+    """Task ids 1306 and 1930 in a list: "1306, 1930", never "1,306, 1,930" (four numbers to a reader)."""
+    assert display.cell([490, 1528, 4891]) == "490, 1528, 4891"
+    assert display.cell((1306, 1930)) == "1306, 1930"
 
 
 def _cells(html: str) -> list[str]:

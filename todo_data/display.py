@@ -36,6 +36,7 @@ GRID_ROWS = 10  # with the grid's code loaded (use_grid), a table of more rows t
 GRID_PAGE = 25  # rows per page of a grid; a grid of up to GRID_ONE_PAGE rows shows them all on one page
 GRID_ONE_PAGE = 50
 GRID_MINUTE = "%Y-%m-%d %H:%M"  # a grid's timestamps: UTC to the minute (the column header says UTC)
+SMALLEST_SHARE = 0.001  # a share that would round to 0.0% but is not zero reads "<0.1%"
 SORT_SUFFIX = " (sort)"  # a hidden column a grid sorts a formatted number column by
 _grid_loaded = False
 
@@ -62,7 +63,7 @@ def cell(value: Any, *, share: bool = False, separators: bool = True) -> str:
     if isinstance(value, float | Decimal):
         number = float(value)
         if share:
-            return f"{number:.1%}"
+            return f"<{SMALLEST_SHARE:.1%}" if 0 < number < SMALLEST_SHARE / 2 else f"{number:.1%}"
         if number.is_integer():
             return f"{number:,.0f}" if separators else f"{number:.0f}"
         return f"{number:,.2f}" if abs(number) >= 0.01 else f"{number:.2g}"
@@ -72,8 +73,8 @@ def cell(value: Any, *, share: bool = False, separators: bool = True) -> str:
         return value.isoformat()
     if isinstance(value, Mapping):
         return ", ".join(f"{key}={cell(item)}" for key, item in value.items())
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(cell(item) for item in value)
+    if isinstance(value, list | tuple | set | frozenset):  # ids, mostly: 1306, 1930 (never 1,306, 1,930)
+        return ", ".join(cell(item, separators=False) for item in value)
     return str(value)
 
 
