@@ -275,6 +275,8 @@ def test_planted_problems_are_found_with_their_ids(sample_url: URL, backend: str
     legacy = [21, 22, 23, 24, 25, 26, 27]
     execute(sample_url, update.format("priority = :p"), [{"p": "urgent" if i != 27 else "HIGH", "id": i} for i in legacy])
     execute(sample_url, update.format("priority = NULL"), {"id": 28})  # allowed: reported as "(none)", not as a problem
+    execute(sample_url, update.format("priority = ''"), {"id": 29})  # reported as "(empty)": a blank would read as missing
+    legacy.append(29)
     planted["priority-outside-set"] = legacy
     future = [
         {"c": NOW + timedelta(days=2), "u": NOW + timedelta(days=2), "id": 31},
@@ -314,10 +316,10 @@ def test_planted_problems_are_found_with_their_ids(sample_url: URL, backend: str
     assert ("PRAGMA foreign_keys" in guard) if backend == "sqlite" else ("foreign key fk_task_user_id_users guards" in guard)
 
     task_rows, _, _ = read_all(sample_url)
-    expected = task_rows["priority"].fillna("(none)").value_counts().to_dict()
+    expected = task_rows["priority"].fillna("(none)").replace("", "(empty)").value_counts().to_dict()
     by_priority = tasks.by_priority(sample_url)
     assert dict(zip(by_priority["priority"], by_priority["tasks"], strict=True)) == expected
-    assert by_priority["priority"].tolist()[:4] == [*PRIORITIES, "(none)"] and {"urgent", "HIGH"} <= set(by_priority["priority"])
+    assert by_priority["priority"].tolist()[:4] == [*PRIORITIES, "(none)"] and {"urgent", "HIGH", "(empty)"} <= set(by_priority["priority"])
     if backend == "sqlite":
         ghost = tasks.by_user(sample_url, top=100).set_index("user_id").loc["ghost"]
         assert ghost["tasks"] == 1 and pd.isna(ghost["email"])
@@ -347,6 +349,12 @@ def test_cycles_are_found_once_each_and_capped(sample_url: URL) -> None:
     assert all(length == len(path) for path, length in zip(graph.cycles["path"], graph.cycles["length"], strict=True))
     assert graph.max_depth == graph.depth_cap == 8  # tasks on a cycle wait forever: they reach the cap
     assert graph.depth["tasks"].sum() == len(read_all(sample_url)[0])
+    # a reader sees why: no chain of 8 waits, but tasks on or waiting on a cycle
+    on_cycles = int(graph.depth.loc[graph.depth["depth"] == 8, "tasks"].iloc[0])
+    assert graph.at_cap == on_cycles >= 5 and graph.longest_chain < 8
+    assert graph.depth_shown()["depth"].tolist()[-1] == "on or waiting on a cycle"
+    assert graph.depth_shown()["tasks"].tolist() == graph.depth["tasks"].tolist()
+    assert f"longest chain {graph.longest_chain}; {on_cycles} task(s) on or waiting on a cycle; {len(found)} cycle(s);" in graph.describe()
 
     short = tasks.dependency_graph(sample_url, depth_cap=2)
     assert {tuple(path) for path in short.cycles["path"]} == {c for c in simple_cycles(edges) if len(c) <= 2}
@@ -374,7 +382,10 @@ def test_depth_and_blocked_on_a_hand_built_chain(head_url: URL) -> None:
     graph = tasks.dependency_graph(head_url, top=1)
     assert graph.edges == 4 and graph.cycles.empty
     assert dict(zip(graph.depth["depth"], graph.depth["tasks"], strict=True)) == {0: 2, 1: 2, 2: 1}
-    assert graph.max_depth == 2
+    assert graph.max_depth == graph.longest_chain == 2 and graph.at_cap == 0
+    assert graph.describe() == "4 dependencies; longest chain 2; 0 cycle(s); 3 open task(s) blocked by open tasks."
+    assert graph.depth_shown()["depth"].tolist() == [0, 1, 2]
+    assert tasks.dependency_graph(head_url, depth_cap=2).depth_shown()["depth"].tolist() == [0, 1, "2 or more"]
     assert graph.blocked_total == 3
     assert graph.blocked.to_dict("records") == [{"task_id": 1, "title": "a", "open_blockers": 2}]
 

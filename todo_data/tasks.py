@@ -30,6 +30,7 @@ USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
 RELATIONSHIPS: sa.Table = TaskRelationship.__table__  # type: ignore[attr-defined]
 
 NO_PRIORITY = "(none)"
+EMPTY_PRIORITY = "(empty)"  # the empty string as a priority: a blank cell or axis label would read as missing
 STATUSES = ("open", "completed")
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("< 1 day", timedelta(days=1)),
@@ -95,6 +96,35 @@ class DependencyGraph:
     blocked: pd.DataFrame
     blocked_total: int
     depth_cap: int = DEPTH_CAP
+
+    @property
+    def at_cap(self) -> int:
+        """Tasks counted at ``depth_cap``: on a cycle or waiting on one, or heading a chain that long."""
+        return int(self.depth.loc[self.depth["depth"] >= self.depth_cap, "tasks"].sum())
+
+    @property
+    def longest_chain(self) -> int:
+        """The longest chain of waits below the cap (a cycle's endless chain aside)."""
+        below = self.depth.loc[self.depth["depth"] < self.depth_cap, "depth"]
+        return int(below.max()) if len(below) else 0
+
+    def cap_label(self) -> str:
+        """How the depth at the cap reads: it is no length when tasks are there because of a cycle."""
+        return "on or waiting on a cycle" if len(self.cycles) else f"{self.depth_cap} or more"
+
+    def describe(self) -> str:
+        """The graph in one sentence, for a report."""
+        parts = [f"{self.edges:,} dependencies", f"longest chain {self.longest_chain}"]
+        if self.at_cap:
+            parts.append(f"{self.at_cap:,} task(s) {self.cap_label()}")
+        parts += [f"{len(self.cycles):,} cycle(s)", f"{self.blocked_total:,} open task(s) blocked by open tasks"]
+        return "; ".join(parts) + "."
+
+    def depth_shown(self) -> pd.DataFrame:
+        """``depth`` for a reader: the row at the cap says why (see :meth:`cap_label`) instead of a depth of 100."""
+        shown = self.depth.astype({"depth": object})
+        shown.loc[self.depth["depth"] >= self.depth_cap, "depth"] = self.cap_label()
+        return shown
 
 
 @dataclass(frozen=True)
@@ -201,7 +231,8 @@ def by_status(database_url: str | URL | None = None) -> pd.DataFrame:
 
 
 def _by_priority(connection: Connection) -> pd.DataFrame:
-    labelled = sa.select(sa.func.coalesce(TASK.c.priority, NO_PRIORITY).label("priority"), TASK.c.completed).subquery()
+    named = sa.case((TASK.c.priority.is_(None), NO_PRIORITY), (TASK.c.priority == "", EMPTY_PRIORITY), else_=TASK.c.priority)
+    labelled = sa.select(named.label("priority"), TASK.c.completed).subquery()
     query = sa.select(
         labelled.c.priority,
         sa.func.count().label("tasks"),
@@ -217,7 +248,7 @@ def _by_priority(connection: Connection) -> pd.DataFrame:
 
 
 def by_priority(database_url: str | URL | None = None) -> pd.DataFrame:
-    """Tasks by priority: priority (low, medium, high, "(none)" for NULL, then legacy values as stored), tasks, open, completed, share."""
+    """Tasks by priority: priority (low, medium, high, "(none)" for NULL, then legacy values as stored, "(empty)" for ''), tasks, open, completed, share."""
     return _read(database_url, _by_priority)
 
 
