@@ -152,11 +152,17 @@ class Explorer:
         return f"Tasks {first:,} to {last:,} of {self.total:,}, newest first."
 
     def figure(self) -> Figure:
-        """Matching tasks created per week."""
+        """Matching tasks created per week, up to this week; the title counts tasks dated later, which are not drawn
+        (one future timestamp would stretch the axis over empty years)."""
         from todo_data.figures import weekly
 
-        fig = weekly(frames.weekly_tasks(self.database_url, **self.filters()))
-        fig.axes[0].set_title("matching tasks created per week")
+        frame = frames.weekly_tasks(self.database_url, **self.filters())
+        today = pd.Timestamp.now(tz="UTC").normalize()
+        later = frame["week"] > today - pd.Timedelta(days=today.weekday()) if len(frame) else pd.Series(False, index=frame.index)
+        fig = weekly(frame.loc[~later])
+        hidden = int(frame.loc[later, "created"].sum())
+        note = f" ({hidden:,} dated after this week not drawn)" if hidden else ""
+        fig.axes[0].set_title(f"matching tasks created per week{note}")
         return fig
 
     def turn(self, step: int) -> None:
