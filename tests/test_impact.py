@@ -157,7 +157,8 @@ def test_each_rule_counts_what_the_revision_meets_and_nothing_changes(backend: s
     long_titles = ids(url, "SELECT id FROM task WHERE length(title) > 20 ORDER BY id")
     narrower = found["narrower-type"]
     assert narrower["count"] == len(long_titles) > 0 and narrower["examples"] == long_titles[:5]
-    assert narrower["severity"] == ("fails" if backend == "postgresql" else "warning")
+    assert narrower["severity"] == "fails", "SQLite keeps values longer than VARCHAR(n): the schema would lie, so it is refused too"
+    assert ("would keep them as they are" in narrower["message"]) == (backend == "sqlite")
 
     duplicated = ids(url, "SELECT id FROM task WHERE title IN (SELECT title FROM task GROUP BY title HAVING count(*) > 1) ORDER BY id")
     assert found["unique"]["count"] == len(duplicated) >= 3 and found["unique"]["examples"] == duplicated[:5]
@@ -232,3 +233,144 @@ def test_downgrade_refuses_to_destroy_stored_data_without_the_flag(backend: str,
     accepted = project.cli("db", "downgrade", "002", "--accept-data-loss", "--database-url", text)
     assert accepted.returncode == 0, accepted.stderr
     assert "revision: 003 -> 002" in accepted.stdout
+
+
+def refused_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("todo-data: error: "), result.stdout + result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrade_refuses_steps_the_stored_data_does_not_fit_and_changes_nothing(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = planted(make_database, backend)
+    text = url.render_as_string(hide_password=False)
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(CHANGES_UP, CHANGES_DOWN, header='acknowledge_data_loss = ["task.description"]')
+    before = fingerprint(url)
+
+    line = refused_line(project.cli("db", "upgrade", "--database-url", text))
+
+    assert fingerprint(url) == before and migrations.current(url) == ("004",), "nothing ran"
+    long_titles = len(ids(url, "SELECT id FROM task WHERE length(title) > 20"))
+    nameless = len(ids(url, "SELECT id FROM users WHERE name IS NULL"))
+    violating = len(ids(url, "SELECT id FROM task WHERE priority NOT IN ('low', 'medium', 'high')"))
+    orphans = len(ids(url, "SELECT id FROM task WHERE user_id NOT IN (SELECT id FROM users)"))
+    assert "The upgrade to head was refused and nothing was changed: the stored data does not fit it" in line
+    assert f"{long_titles} stored values do not fit (longer than 20 characters)" in line
+    assert f"{nameless} rows hold NULL there" in line and f"but {violating} rows violate it" in line
+    assert (f"{orphans} rows reference" if orphans != 1 else "1 row references") + " no users row" in line
+    assert "rows share their values" in line and "fix the data first" in line
+    assert "destroy" not in line, "the revision acknowledges the dropped description"
+    assert refused_line(project.cli("db", "upgrade", "--accept-data-loss", "--database-url", text)) == line, (
+        "no flag runs a step that fails"
+    )
+    assert fingerprint(url) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrade_refuses_unacknowledged_data_loss_unless_told(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = make_database(backend)
+    migrations.upgrade(url)
+    load_sample(url, users=5, tasks=40, seed=1, progress=False)
+    dispose_engines()
+    text = url.render_as_string(hide_password=False)
+    described = int(scalar(url, "SELECT count(*) FROM task WHERE description IS NOT NULL"))
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(DROP_DESCRIPTION, ADD_DESCRIPTION)
+    before = fingerprint(url)
+
+    line = refused_line(project.cli("db", "upgrade", "--database-url", text))
+    assert f"it would destroy stored data (005 data-loss dropped-column: drops task.description, which holds {described} non-null" in line
+    assert "acknowledge_data_loss = ['task.description']" in line and "--accept-data-loss" in line
+    assert fingerprint(url) == before and migrations.current(url) == ("004",)
+
+    accepted = project.cli("db", "upgrade", "--accept-data-loss", "--database-url", text)
+    assert accepted.returncode == 0 and "revision: 004 -> 005" in accepted.stdout, accepted.stderr
+    assert project.cli("db", "downgrade", "004", "--database-url", text).returncode == 0, "the downgrade adds the column back"
+    run_sql(url, "UPDATE task SET description = 'again' WHERE id % 2 = 0")
+    project.add_revision(DROP_DESCRIPTION, ADD_DESCRIPTION, header='acknowledge_data_loss = ["task.description"]')
+    acknowledged = project.cli("db", "upgrade", "--database-url", text)
+    assert acknowledged.returncode == 0 and "revision: 004 -> 005" in acknowledged.stdout, acknowledged.stderr
+
+
+STEPS = """
+from todo_data.revision.steps import backfill, set_not_null
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_db_revisions_backfill_and_set_not_null_are_measured(backend: str, make_database, tmp_path: Path) -> None:
+    """The steps ``db revision`` writes for a NOT NULL column: a backfill with a value leaves no NULL for set_not_null;
+    set_not_null with no backfill counts the NULLs (every row of a new column); a backfill with no value stops the upgrade."""
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = planted(make_database, backend)
+    project = ProjectCopy.make(tmp_path)
+    measure = MEASURE.format(url=url.render_as_string(hide_password=False))
+    add_size = """
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.add_column(sa.Column("size", sa.Integer(), nullable=True))
+    """
+    drop_size = """
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.drop_column("size")
+    """
+    tasks = int(scalar(url, "SELECT count(*) FROM task"))
+    nameless = ids(url, "SELECT id FROM users WHERE name IS NULL ORDER BY id")
+
+    project.add_revision(add_size + '\nbackfill("task", "size", 3)\nset_not_null("task", "size")', drop_size, header=STEPS)
+    found = [item for item in project.python(measure) if item["rule"] != "downgrade-cannot-restore"]
+    assert found == [], "a backfilled column meets no NULL, and the steps are not unmeasured SQL"
+
+    project.add_revision(add_size + '\nset_not_null("task", "size")\nset_not_null("users", "name")', drop_size, header=STEPS)
+    found = [item for item in project.python(measure) if item["rule"] != "downgrade-cannot-restore"]
+    assert [(item["rule"], item["severity"], item["table"], item["column"], item["count"]) for item in found] == [
+        ("not-null", "fails", "task", "size", tasks),
+        ("not-null", "fails", "users", "name", len(nameless)),
+    ]
+    assert found[1]["examples"] == nameless[:5] and 'backfill("users", "name", VALUE)' in found[1]["fix"]
+
+    project.add_revision(add_size + '\nbackfill("task", "size", None)\nset_not_null("task", "size")', drop_size, header=STEPS)
+    found = [item for item in project.python(measure) if item["rule"] != "downgrade-cannot-restore"]
+    assert [(item["rule"], item["severity"], item["count"]) for item in found] == [("not-null", "fails", tasks)]
+    assert "with no value" in found[0]["message"] and 'backfill("task", "size", None)' in found[0]["fix"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_step_after_unmeasured_sql_is_a_warning_and_the_upgrade_runs(backend: str, make_database, tmp_path: Path) -> None:
+    """The fix says "shorten those values first in the revision": a revision that does so is not refused for what its
+    own SQL corrects before the step."""
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = planted(make_database, backend)
+    text = url.render_as_string(hide_password=False)
+    project = ProjectCopy.make(tmp_path)
+    narrow = """
+    op.execute("UPDATE task SET title = substr(title, 1, 20) WHERE length(title) > 20")
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(20))
+    """
+    widen = """
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.alter_column("title", existing_type=sa.String(20), type_=sa.String(200))
+    """
+    project.add_revision(narrow, widen)
+    found = {item["rule"]: item for item in project.python(MEASURE.format(url=text))}
+    assert found["narrower-type"]["severity"] == "warning" and "not measured" in found["narrower-type"]["message"]
+
+    upgraded = project.cli("db", "upgrade", "--database-url", text)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert scalar(url, "SELECT max(length(title)) FROM task") == 20

@@ -68,22 +68,23 @@ def _print_result(result: migrations.MigrationResult) -> None:
         print(f"rows: {rows}")
 
 
+def _refuse_what_the_data_cannot_take(args: argparse.Namespace, action: str) -> None:
+    """``db upgrade`` and ``db downgrade`` measure the steps' data impact first (read-only) and refuse in one line."""
+    from todo_data.impact.guard import refusal
+
+    refused = refusal(args.database_url, args.revision, action, accept_data_loss=args.accept_data_loss)
+    if refused:
+        raise TodoDataError(refused)
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
+    _refuse_what_the_data_cannot_take(args, "upgrade")
     _print_result(migrations.upgrade(args.database_url, args.revision))
     return 0
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
-    if not args.accept_data_loss:
-        from todo_data.impact import data_loss
-
-        losses = data_loss(args.database_url, args.revision)
-        if losses:
-            named = "; ".join(item.message for item in losses)
-            raise TodoDataError(
-                f"The downgrade to {args.revision} would destroy stored data ({named}): nothing was changed; back the data up "
-                "and pass --accept-data-loss to downgrade anyway."
-            )
+    _refuse_what_the_data_cannot_take(args, "downgrade")
     _print_result(migrations.downgrade(args.revision, args.database_url))
     return 0
 
@@ -303,7 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("upgrade", _db_upgrade, "upgrade the database (default: to head)").add_argument("revision", nargs="?", default="head")
+    upgrade = add(
+        "upgrade",
+        _db_upgrade,
+        "upgrade the database (default: to head); refuses a step that fails on the stored data or destroys it (measured first)",
+    )
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.add_argument(
+        "--accept-data-loss",
+        action="store_true",
+        help="upgrade even where a revision destroys stored values or rows it does not acknowledge (acknowledge_data_loss)",
+    )
     downgrade = add("downgrade", _db_downgrade, "downgrade the database to REVISION (e.g. 001); refuses to destroy stored data")
     downgrade.add_argument("revision")
     downgrade.add_argument(

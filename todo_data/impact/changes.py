@@ -103,6 +103,21 @@ class RecordingImpl(DefaultImpl):
     def create_column_comment(self, column: Any) -> None:
         self._keep("comment", column.table.name if column.table is not None else None, column.name)
 
+    # --- the steps of revisions written by ``todo-data db revision`` (todo_data.revision.steps), kept as what they mean
+
+    def backfill(self, table: str, column: str, value: Any) -> None:
+        """``backfill(table, column, value)``: the column's NULLs get ``value`` (None: the revision has none to give yet)."""
+        self._keep("backfill", table, column, value=value)
+
+    def set_not_null(self, table: str, column: str) -> None:
+        """``set_not_null(table, column)``: the column becomes NOT NULL, in whatever shape the backend runs it."""
+        self._keep("set_not_null", table, column)
+
+
+def recording(context: MigrationContext) -> RecordingImpl | None:
+    """The recorder of ``context`` when a revision runs only to be recorded, else None (a real or offline-SQL run)."""
+    return context.impl if isinstance(context.impl, RecordingImpl) else None
+
 
 def record(function: Callable[[], None], dialect: Dialect, role: str = "run") -> list[Change]:
     """The changes ``function`` (a revision's ``upgrade`` or ``downgrade``) makes on ``dialect``, executing none.

@@ -9,7 +9,8 @@ import pandas as pd
 
 SEVERITIES = {
     "data-loss": "running it destroys stored values (db plan --strict fails unless the revision acknowledges it)",
-    "fails": "the step fails on these rows, and the revision is rolled back (db plan --strict fails)",
+    "fails": "the step fails on these rows and the revision is rolled back, or (a VARCHAR(n) SQLite does not enforce) the rows "
+    "would break the new schema: db upgrade refuses it, db plan --strict fails",
     "warning": "the step runs, but the data does not end as the new schema says, or cannot come back",
     "info": "what the measurement could not judge, or what later data would lose",
 }

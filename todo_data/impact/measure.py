@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from alembic.script import Script, ScriptDirectory
 from alembic.util.exc import CommandError
@@ -14,13 +13,12 @@ from sqlalchemy.engine import URL
 from todo_data import chain
 from todo_data.backends import backend_for
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
-from todo_data.errors import MigrationError, TodoDataError
+from todo_data.errors import MigrationError
 from todo_data.impact.changes import Change, acknowledged, record
 from todo_data.impact.finding import Finding
 from todo_data.impact.reader import NotMeasured, Reader
 from todo_data.impact.rules import RULES
 from todo_data.settings import mask_url
-from todo_data.standby import require_primary
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -112,10 +110,11 @@ def _measure_revision(revision: Script, direction: str, reader: Reader) -> list[
             )
         )
     _mark_rebuilds(changes)
+    _mark_steps(changes)
     for change in changes:
         for rule in RULES:
             try:
-                findings.extend(rule(change, reader))
+                findings.extend(_after_sql(change, item) for item in rule(change, reader))
             except NotMeasured as exc:
                 findings.append(
                     Finding(
@@ -154,17 +153,34 @@ def _mark_rebuilds(changes: list[Change]) -> None:
                 break
 
 
-def data_loss(database_url: str | URL | None, target: str, **options: Any) -> list[Finding]:
-    """The findings of downgrading the database to ``target`` that destroy stored data (what ``db downgrade`` refuses).
+def _mark_steps(changes: list[Change]) -> None:
+    """What each change follows in its revision: a ``set_not_null`` after a backfill of its column (or after the column was
+    added with a server default) meets no NULL, and one on a column the revision adds meets a NULL in every row; a change
+    after SQL the measurement cannot read (``after_sql``) meets data that SQL may have changed first."""
+    filled: set[tuple[str | None, str | None, str]] = set()
+    added: set[tuple[str | None, str | None, str]] = set()
+    unread = {"run": False, "undo": False}
+    for change in changes:
+        key = (change.table, change.column, change.role)
+        if change.kind == "backfill":
+            filled.add(key)
+        elif change.kind == "add_column":
+            added.add(key)
+            if change.detail["definition"].server_default is not None:
+                filled.add(key)
+        elif change.kind == "set_not_null":
+            change.detail.update(backfilled=key in filled, added=key in added)
+        if unread[change.role]:
+            change.detail["after_sql"] = True
+        if change.kind == "execute" and not change.detail.get("rebuild_copy"):
+            unread[change.role] = True
 
-    A database the move itself would refuse (missing, at an unknown revision, an unknown target) has none here: the
-    migration words that refusal; a standby with losses is refused as the migration would refuse it.
-    """
-    url = resolve_url(database_url)
-    try:
-        found = [item for item in impact(url, target, **options) if item.severity == "data-loss"]
-    except TodoDataError:
-        return []
-    if found:
-        require_primary(url, "db downgrade")
-    return found
+
+def _after_sql(change: Change, item: Finding) -> Finding:
+    """A step that fails on the stored data, but comes after SQL the measurement cannot read: that SQL may correct the
+    rows first (as the fixes advise), so it is a warning; the upgrade itself finds out, and rolls back if not."""
+    if item.severity != "fails" or not change.detail.get("after_sql"):
+        return item
+    return dataclasses.replace(
+        item, severity="warning", message=f"{item.message} (unless the SQL the revision runs before this step corrects them: not measured)"
+    )

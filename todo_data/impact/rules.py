@@ -20,7 +20,8 @@ Rule = Callable[[Change, Reader], list[Finding]]
 DESCRIPTIONS = {
     "dropped-column": "A dropped column that holds values: they are destroyed.",
     "dropped-table": "A dropped table that holds rows: they are destroyed.",
-    "not-null": "A new NOT NULL over rows that hold NULL (or a NOT NULL column added without a server default to a table with rows).",
+    "not-null": "A new NOT NULL over rows that hold NULL (or a NOT NULL column added without a server default to a table with rows; "
+    "db revision's set_not_null with no backfill before it, or a backfill with no value).",
     "unique": "A new unique constraint or unique index over rows that share their values.",
     "foreign-key": "A new foreign key over rows whose parent does not exist (orphans).",
     "check": "A new CHECK constraint over rows that violate it.",
@@ -110,6 +111,8 @@ def not_null(change: Change, reader: Reader) -> list[Finding]:
                 "then set NOT NULL (a server default fills only rows inserted later)",
             )
         ]
+    if change.kind in ("set_not_null", "backfill"):
+        return _not_null_step(change, reader)
     if change.kind == "add_column":
         column = change.detail["definition"]
         if column.nullable or column.server_default is not None or column.primary_key:
@@ -129,6 +132,46 @@ def not_null(change: Change, reader: Reader) -> list[Finding]:
             )
         ]
     return []
+
+
+def _not_null_step(change: Change, reader: Reader) -> list[Finding]:
+    """``backfill`` and ``set_not_null`` of a revision written by ``todo-data db revision``: a backfill with a value fills
+    every NULL, so the NOT NULL after it meets none; one with no value stops the upgrade; a NOT NULL with no backfill
+    before it meets the NULLs the column holds (every row, for a column the revision adds)."""
+    assert change.table is not None and change.column is not None
+    where = f"{change.table}.{change.column}"
+    exists = reader.has_column(change.table, change.column)
+    if change.kind == "backfill" and change.detail.get("value") is not None:
+        return []
+    if change.kind == "set_not_null" and (change.detail.get("backfilled") or not (exists or change.detail.get("added"))):
+        return []
+    found = reader.matching(change.table, reader.table(change.table).c[change.column].is_(None) if exists else sa.true())
+    if not found.count:
+        return []
+    rows = f"{found.count:,} row{'s' if found.count != 1 else ''}"
+    if change.kind == "backfill":
+        return [
+            _finding(
+                "not-null",
+                "fails",
+                change,
+                found.count,
+                found.examples,
+                f"backfills {where} with no value (None): the upgrade stops there, and {rows} need one",
+                f'edit the revision\'s backfill("{change.table}", "{change.column}", None) line to give the value existing rows get',
+            )
+        ]
+    return [
+        _finding(
+            "not-null",
+            "fails",
+            change,
+            found.count,
+            found.examples,
+            f"sets {where} NOT NULL with no backfill before it, but {rows} hold NULL there",
+            f'fill them first: backfill("{change.table}", "{change.column}", VALUE) before set_not_null in the revision',
+        )
+    ]
 
 
 def unique(change: Change, reader: Reader) -> list[Finding]:
@@ -239,12 +282,12 @@ def narrower_type(change: Change, reader: Reader) -> list[Finding]:
     return [
         _finding(
             "narrower-type",
-            "fails" if enforced else "warning",
+            "fails",
             change,
             found.count,
             found.examples,
             f"changes {where} from {old} to {new}: {found.count:,} stored value{'s do' if found.count != 1 else ' does'} not fit ({limit})"
-            + ("" if enforced else f"; {reader.backend.label} keeps them as they are, longer than the type says"),
+            + ("" if enforced else f"; {reader.backend.label} would keep them as they are, longer than the type says"),
             "shorten or correct those values first in the revision, or keep the wider type",
         )
     ]

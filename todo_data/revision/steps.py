@@ -13,6 +13,7 @@ from alembic import op
 
 from todo_data.backends import Backend, find_backend
 from todo_data.errors import MigrationError
+from todo_data.impact.changes import recording
 
 
 def _backend() -> Backend:
@@ -25,6 +26,10 @@ def _backend() -> Backend:
 
 def backfill(table: str, column: str, value: Any) -> None:
     """Set ``table.column`` to ``value`` in every row where it is NULL."""
+    recorder = recording(op.get_context())
+    if recorder is not None:  # the data impact records what the step means, not the SQL it would send
+        recorder.backfill(table, column, value)
+        return
     if value is None:
         raise MigrationError(
             f"The revision adds the NOT NULL column {table}.{column} with no value for existing rows: "
@@ -35,4 +40,8 @@ def backfill(table: str, column: str, value: Any) -> None:
 
 def set_not_null(table: str, column: str) -> None:
     """Make ``table.column`` NOT NULL once it holds no NULL."""
+    recorder = recording(op.get_context())
+    if recorder is not None:
+        recorder.set_not_null(table, column)
+        return
     _backend().set_not_null(op, table, column)
