@@ -290,7 +290,7 @@ def test_upgrade_refuses_unacknowledged_data_loss_unless_told(backend: str, make
 
     line = refused_line(project.cli("db", "upgrade", "--database-url", text))
     assert f"it would destroy stored data (005 data-loss dropped-column: drops task.description, which holds {described} non-null" in line
-    assert "acknowledge_data_loss = ['task.description']" in line and "--accept-data-loss" in line
+    assert 'acknowledge_data_loss = ["task.description"]' in line and "--accept-data-loss" in line
     assert fingerprint(url) == before and migrations.current(url) == ("004",)
 
     accepted = project.cli("db", "upgrade", "--accept-data-loss", "--database-url", text)

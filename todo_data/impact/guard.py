@@ -38,11 +38,8 @@ def refusal(database_url: str | URL | None, target: str, action: str, *, accept_
         fixes = "; ".join(dict.fromkeys(item.fix for item in failing if item.fix))
         parts.append(f"the stored data does not fit it ({_named(failing)}): fix the data first ({fixes})")
     if losing:
-        keep = (
-            f"acknowledge it in the revision ({ACKNOWLEDGE_MARKER} = [{', '.join(repr(item.where) for item in losing)}]) or "
-            if action == "upgrade"
-            else ""
-        )
+        names = ", ".join(f'"{item.where}"' for item in losing)
+        keep = f"acknowledge it in the revision ({ACKNOWLEDGE_MARKER} = [{names}]) or " if action == "upgrade" else ""
         parts.append(
             f"it would destroy stored data ({_named(losing)}): if that is meant, {keep}back the data up and pass --accept-data-loss"
         )
