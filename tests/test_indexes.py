@@ -628,3 +628,29 @@ def test_index_report_shows_other_applications_tables_in_a_section_of_their_own(
     assert "session(userId) -&gt; user(id) has no index" in theirs
     assert "Their findings are for their owners" in theirs and "account, session, user, verification" in theirs
     assert "session(userId)" not in ours and "Their findings are for their owners" not in ours
+
+
+def test_a_partitioned_table_is_judged_once_on_its_parent(make_database) -> None:
+    """Another application's partitioned table with no primary key and a foreign key without an index: one finding
+    each, on the partitioned table (where the fix goes: PostgreSQL gives each partition the parent's key and index),
+    not one more per partition for the foreign keys and indexes the partitions inherit."""
+    url = make_database("postgresql")
+    upgrade(url)
+    run_sql(
+        url,
+        'CREATE TABLE "taskEvents" ("taskOwner" varchar REFERENCES users (id), "at" timestamptz NOT NULL) PARTITION BY RANGE ("at")',
+        """CREATE TABLE "taskEvents2025" PARTITION OF "taskEvents" FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')""",
+        """CREATE TABLE "taskEvents2026" PARTITION OF "taskEvents" FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')""",
+    )
+    found = [(f["rule"], f["table"]) for _, f in index_report(url).findings.iterrows() if f["table"]]
+    assert sorted(k for k in found if k[0] in ("no-primary-key", "fk-without-index")) == [
+        ("fk-without-index", "taskEvents"),
+        ("no-primary-key", "taskEvents"),
+    ]
+    fix = next(f for _, f in index_report(url).findings.iterrows() if f["rule"] == "fk-without-index")
+    assert fix["suggested_sql"] == 'CREATE INDEX "ix_taskEvents_taskOwner" ON "taskEvents" ("taskOwner");'  # refused CONCURRENTLY
+    run_sql(url, fix["suggested_sql"])
+    assert not [f for _, f in index_report(url).findings.iterrows() if f["rule"] == "fk-without-index"]
+    run_sql(url, 'CREATE INDEX "taskEventsAt" ON "taskEvents" ("at")', 'CREATE INDEX "taskEventsAtCopy" ON "taskEvents" ("at")')
+    duplicates = [f for _, f in index_report(url).findings.iterrows() if f["rule"] == "duplicate-index"]
+    assert [(f["table"], f["suggested_sql"]) for f in duplicates] == [("taskEvents", 'DROP INDEX "taskEventsAtCopy";')]

@@ -43,6 +43,7 @@ class Index:
     blocks: int | None = None  # block reads and hits in the statistics window (scans and upkeep)
     table_writes: int | None = None  # rows its table inserted or updated other than HOT in the window: each touches the index
     schema: str | None = None  # None: the connection's own schema (``table`` is then the bare name; else schema.name)
+    inherited: bool = False  # a partition's copy of its partitioned table's index: dropped with it, so judged there
 
     @property
     def signature(self) -> tuple[tuple[Any, ...], ...]:

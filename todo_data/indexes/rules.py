@@ -103,7 +103,7 @@ def serves(index: Index, serving: ServingIndex) -> bool:
 
 def _duplicate_of(catalog: Catalog, a: Index) -> Index | None:
     """The copy of ``a`` to keep when ``a`` is a duplicate to drop, else None."""
-    if not a.valid or a.primary:
+    if not a.valid or a.primary or a.inherited:
         return None
     # A copy in the opposite order is a duplicate too: a backward scan gives that order (errata 27).
     same = [
@@ -206,7 +206,7 @@ def redundant_prefix_indexes(catalog: Catalog, plans: Plans, support: IndexSuppo
     """Non-unique B-trees whose keys lead a longer index with the same predicate (duplicates are the rule above's)."""
     found = []
     for a in catalog.indexes:
-        if not a.valid or a.primary or a.unique or a.method != "btree" or _duplicate_of(catalog, a) is not None:
+        if not a.valid or a.primary or a.unique or a.inherited or a.method != "btree" or _duplicate_of(catalog, a) is not None:
             continue
         n = len(a.keys)
         covering = [
@@ -254,7 +254,7 @@ def tables_without_primary_key(catalog: Catalog, plans: Plans, support: IndexSup
     keyed = {index.table for index in catalog.indexes if index.primary} | set(catalog.rowid_keys)
     found = []
     for table in catalog.tables:
-        if table["table"] in keyed:
+        if table["table"] in keyed or table.get("partition"):  # a partition gets its parent's key: judged there
             continue
         evidence = f"{table['table']} has no primary key: {support.without_primary_key}"
         evidence += " Add one on the column (or columns) that identify a row, in the migrations of the application that owns the table."
@@ -314,7 +314,7 @@ def unused_indexes(catalog: Catalog, plans: Plans, support: IndexSupport) -> lis
     }
     found = []
     for index in catalog.indexes:
-        if index.creating or not index.valid or index.unique or index.primary or index.scans is None or index.scans > 0:
+        if index.creating or not index.valid or index.unique or index.primary or index.inherited or index.scans != 0:
             continue
         if index.name in keepers:
             continue  # its copies are to be dropped first; advising to drop this one too would leave none

@@ -42,6 +42,7 @@ SSD_RANDOM_PAGE_COST = 1.1  # the usual setting for SSD storage (PostgreSQL's de
 _PG_INDEXES = f"""
 SELECT {_SCHEMA}, t.relname AS table_name, ix.relname AS index_name, am.amname AS method,
        i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indnkeyatts AS key_count,
+       ix.relispartition AS inherited,
        ARRAY(
            SELECT coalesce(a.attname::text, pg_get_indexdef(i.indexrelid, k.n::int, true))
            FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
@@ -76,7 +77,8 @@ SELECT {_SCHEMA}, t.relname AS table_name,
        pg_relation_size(t.oid) AS size_bytes, pg_total_relation_size(t.oid) AS total_bytes,
        s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_dead_tup AS dead_rows,
        io.heap_blks_hit, io.heap_blks_read,
-       (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed
+       (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed,
+       t.relkind = 'p' AS partitioned, t.relispartition AS partition
 FROM pg_class t
 JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
@@ -97,7 +99,7 @@ JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_class rt ON rt.oid = c.confrelid
 JOIN pg_namespace rn ON rn.oid = rt.relnamespace
-WHERE c.contype = 'f' AND {_OWN}
+WHERE c.contype = 'f' AND c.conparentid = 0 AND {_OWN}  -- not the copies a partitioned table's key gives each partition
 ORDER BY n.nspname <> current_schema(), n.nspname, t.relname, c.conname
 """
 
@@ -397,6 +399,7 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
                 blocks=None if row["scans"] is None else int(row["blocks"]),
                 table_writes=None if row["table_writes"] is None else int(row["table_writes"]),
                 schema=row["schema_name"],
+                inherited=row["inherited"],
             )
         )
     for row in connection.execute(marked(_PG_FOREIGN_KEYS)).mappings():
@@ -430,6 +433,8 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
                 "dead_rows": row["dead_rows"],
                 "bloat_bytes": table_bloat.get(table),
                 "seq_tup_read": row["seq_tup_read"],
+                "partitioned": row["partitioned"],
+                "partition": row["partition"],
             }
         )
     if unanalyzed:
@@ -473,6 +478,9 @@ class PostgresIndexes(IndexSupport):
     """PostgreSQL: usage counters, planner costs and statistics, generic plans, pg_stat_statements and HypoPG."""
 
     usage_counters = True
+    # Partitioned tables (as the catalogue names them): PostgreSQL refuses CONCURRENTLY on their indexes, and builds
+    # or drops one on every partition (CREATE INDEX ON ONLY and ATTACH PARTITION are the way without a long lock).
+    partitioned: frozenset[str] = frozenset()
     without_primary_key = (
         "no key identifies a row, so duplicate rows cannot be prevented, an update or delete of one row must name it by "
         "all its values, and logical replication cannot replicate its UPDATEs and DELETEs (no replica identity)."
@@ -483,6 +491,7 @@ class PostgresIndexes(IndexSupport):
         stats = _stats_window(connection, notes)  # read the usage counters before the report's own queries run
         privileges = read_privileges(connection)
         indexes, foreign_keys, tables, rows = _catalog(connection, notes)
+        self.partitioned = frozenset(t["table"] for t in tables if t["partitioned"])
         notes += _privilege_notes(privileges, indexes)
         cache = _cache_blocks(connection)
         extensions = _extensions(connection)
@@ -680,18 +689,20 @@ class PostgresIndexes(IndexSupport):
             return f"ALTER TABLE {self.relation(index.table, index.schema)} DROP CONSTRAINT {q(index.constraint)};", (
                 f'op.drop_constraint("{index.constraint}", "{table}", type_="{index.constraint_kind}"{schema})'
             )
+        concurrently = index.table not in self.partitioned
         return (
-            f"DROP INDEX CONCURRENTLY {self.relation(qualified(index.schema, index.name), index.schema)};",
-            f'op.drop_index("{index.name}", table_name="{table}"{schema}, postgresql_concurrently=True)',
+            f"DROP INDEX{' CONCURRENTLY' * concurrently} {self.relation(qualified(index.schema, index.name), index.schema)};",
+            f'op.drop_index("{index.name}", table_name="{table}"{schema}{", postgresql_concurrently=True" * concurrently})',
         )
 
     def create(self, name: str, table: str, columns: tuple[str, ...], schema: str | None = None) -> tuple[str, str]:
         q = self.quote
         listed = ", ".join(f'"{c}"' for c in columns)
         in_schema = f', schema="{schema}"' if schema else ""
+        concurrently = table not in self.partitioned
         return (
-            f"CREATE INDEX CONCURRENTLY {q(name)} ON {self.relation(table, schema)} ({', '.join(q(c) for c in columns)});",
-            f'op.create_index("{name}", "{bare(schema, table)}", [{listed}]{in_schema}, postgresql_concurrently=True)',
+            f"CREATE INDEX{' CONCURRENTLY' * concurrently} {q(name)} ON {self.relation(table, schema)} ({', '.join(q(c) for c in columns)});",
+            f'op.create_index("{name}", "{bare(schema, table)}", [{listed}]{in_schema}{", postgresql_concurrently=True" * concurrently})',
         )
 
     def rebuild_index(self, index: Index) -> tuple[str, str]:
