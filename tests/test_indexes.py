@@ -654,3 +654,39 @@ def test_a_partitioned_table_is_judged_once_on_its_parent(make_database) -> None
     run_sql(url, 'CREATE INDEX "taskEventsAt" ON "taskEvents" ("at")', 'CREATE INDEX "taskEventsAtCopy" ON "taskEvents" ("at")')
     duplicates = [f for _, f in index_report(url).findings.iterrows() if f["rule"] == "duplicate-index"]
     assert [(f["table"], f["suggested_sql"]) for f in duplicates] == [("taskEvents", 'DROP INDEX "taskEventsAtCopy";')]
+
+
+def test_splinters_autovacuum_and_policy_lints_are_found_on_every_table(make_database) -> None:
+    """splinter's autovacuum_disabled and multiple_permissive_policies, planted in another application's table and in
+    the kit's own: one finding each per table (and role); restrictive or lone policies are none; the fix given runs.
+    (SQLite has neither autovacuum nor row-level security.)"""
+    url = make_database("postgresql")
+    upgrade(url)
+    run_sql(
+        url,
+        'CREATE TABLE "auditLog" ("userId" text, "at" timestamptz) WITH (autovacuum_enabled = false)',
+        "ALTER TABLE task SET (autovacuum_enabled = false)",
+        'ALTER TABLE "auditLog" ENABLE ROW LEVEL SECURITY',
+        'CREATE POLICY "ownRows" ON "auditLog" FOR SELECT USING ("userId" = current_user)',
+        'CREATE POLICY "recentRows" ON "auditLog" FOR SELECT USING ("at" > now() - interval \'1 day\')',
+        'CREATE POLICY "notFuture" ON "auditLog" AS RESTRICTIVE FOR SELECT USING ("at" <= now())',
+        'CREATE POLICY "ownWrites" ON "auditLog" FOR INSERT WITH CHECK ("userId" = current_user)',
+        "CREATE POLICY lone ON users USING (true)",
+    )
+    report = index_report(url)
+    found = {
+        (f["rule"], f["table"]): f
+        for _, f in report.findings.iterrows()
+        if f["rule"] in ("autovacuum-disabled", "multiple-permissive-policies")
+    }
+
+    assert set(found) == {
+        ("autovacuum-disabled", "auditLog"),
+        ("autovacuum-disabled", "task"),
+        ("multiple-permissive-policies", "auditLog"),
+    }
+    policies = found["multiple-permissive-policies", "auditLog"]["evidence"]
+    assert "2 permissive policies for every role (PUBLIC) on SELECT: ownRows, recentRows" in policies and "notFuture" not in policies
+    assert found["autovacuum-disabled", "auditLog"]["managed"] is False and found["autovacuum-disabled", "task"]["managed"] is True
+    run_sql(url, *(found["autovacuum-disabled", t]["suggested_sql"] for t in ("auditLog", "task")))
+    assert not [f for _, f in index_report(url).findings.iterrows() if f["rule"] == "autovacuum-disabled"]

@@ -90,6 +90,18 @@ def bare(schema: str | None, table: str) -> str:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """A row-level security policy (PostgreSQL): its table (as :func:`qualified` names it), the roles it applies to
+    (``PUBLIC`` for all) and the commands (SELECT, INSERT, UPDATE, DELETE)."""
+
+    table: str
+    name: str
+    permissive: bool
+    roles: tuple[str, ...]
+    commands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StatsWindow:
     """When the usage counters began counting: ``since`` (a reset), or never reset and no later than ``floor``."""
 
@@ -131,6 +143,7 @@ class Catalog:
     extensions: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (version, schema)
     top_queries: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    policies: tuple[Policy, ...] = ()  # row-level security policies, where the database has them
 
     def on(self, table: str) -> list[Index]:
         return [index for index in self.indexes if index.table == table]

@@ -4,7 +4,8 @@ They are registered in :data:`CHECKS`, in no order that matters: a rule that dep
 unused-index rule spares the copy a duplicate-index finding keeps) computes it from the same data. PgHero
 (``duplicate_indexes``, ``unused_indexes``, ``invalid_indexes``, ``missing_indexes``, ``index_bloat``) is the model,
 with the performance lints of Supabase's splinter (``unindexed_foreign_keys``, ``no_primary_key``,
-``duplicate_index``, ``table_bloat``, ``unused_index``, ``invalid_index``). They judge every table the catalogue
+``duplicate_index``, ``table_bloat``, ``unused_index``, ``invalid_index``, ``autovacuum_disabled``,
+``multiple_permissive_policies``). They judge every table the catalogue
 holds, other applications' included.
 """
 
@@ -31,6 +32,9 @@ RULES = {
     "seq-scan-heavy": "A table of 10,000+ rows read mostly by sequential scans (PgHero's missing-index check).",
     "index-bloat": "An index with much more space than its rows need (estimated on PostgreSQL, measured on SQLite).",
     "table-bloat": "A table with much more space than its rows need (estimated on PostgreSQL, measured on SQLite).",
+    "autovacuum-disabled": "A table with autovacuum_enabled = false (splinter's autovacuum_disabled): its dead rows and statistics are left to hand-run VACUUM and ANALYZE.",
+    "multiple-permissive-policies": "Several permissive row-level security policies for one role and command (splinter's "
+    "multiple_permissive_policies): PostgreSQL evaluates every one of them for each row.",
     "low-cache-hit": "Under 99% of table or index block reads were served from shared buffers.",
     "full-scan": "A canonical query reads its whole table because the index that serves it is missing.",
     "temp-sort": "A canonical query sorts its rows because no index delivers them in order.",
@@ -370,6 +374,56 @@ def bloat(catalog: Catalog, plans: Plans, support: IndexSupport) -> list[Finding
     return found
 
 
+def autovacuum_disabled(catalog: Catalog, plans: Plans, support: IndexSupport) -> list[Finding]:
+    """Tables whose storage parameter turns autovacuum off (splinter's autovacuum_disabled)."""
+    found = []
+    for table in catalog.tables:
+        if not table.get("autovacuum_disabled"):
+            continue
+        dead = table.get("dead_rows")
+        evidence = (
+            f"{table['table']} has autovacuum_enabled = false: autovacuum neither removes its dead rows"
+            f"{f' ({dead:,} now)' if dead is not None else ''} nor refreshes its planner statistics, so the table bloats and "
+            "plans drift unless VACUUM (ANALYZE) is run by hand on a schedule. Turn it back on unless that schedule exists."
+        )
+        found.append(
+            finding(
+                "autovacuum-disabled",
+                "low",
+                table["table"],
+                None,
+                evidence,
+                support.enable_autovacuum(table["table"], table.get("schema")),
+                None,
+            )
+        )
+    return found
+
+
+def multiple_permissive_policies(catalog: Catalog, plans: Plans, support: IndexSupport) -> list[Finding]:
+    """Two or more permissive policies that apply to one role and command (a PUBLIC policy applies to every role)."""
+    applying: dict[tuple[str, str, str], set[str]] = {}
+    for policy in catalog.policies:
+        if policy.permissive:
+            for role in policy.roles:
+                for command in policy.commands:
+                    applying.setdefault((policy.table, role, command), set()).add(policy.name)
+    grouped: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    for (table, role, command), names in sorted(applying.items()):
+        every = names | (applying.get((table, "PUBLIC", command), set()) if role != "PUBLIC" else set())
+        if len(every) > 1:
+            grouped.setdefault((table, role, tuple(sorted(every))), []).append(command)
+    found = []
+    for (table, role, names), commands in grouped.items():
+        evidence = (
+            f"{table} has {len(names)} permissive policies for {'every role (PUBLIC)' if role == 'PUBLIC' else 'role ' + role} on "
+            f"{', '.join(commands)}: {', '.join(names)}. PostgreSQL evaluates each of them for every row and ORs the results; "
+            "one policy whose USING (and WITH CHECK) ORs their conditions costs one evaluation."
+        )
+        found.append(finding("multiple-permissive-policies", "low", table, None, evidence, None, None))
+    return found
+
+
 def cache_hit_rates(catalog: Catalog) -> dict[str, float | None]:
     """The share of block reads served from the cache, per kind (``table``, ``index``); None where nothing was counted."""
     if not catalog.cache:
@@ -424,6 +478,8 @@ CHECKS: list[Rule] = [
     unused_indexes,
     seq_scan_heavy_tables,
     bloat,
+    autovacuum_disabled,
+    multiple_permissive_policies,
     low_cache_hit,
     unserved_queries,
     generic_plan_regressions,

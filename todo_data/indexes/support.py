@@ -93,6 +93,10 @@ class IndexSupport(abc.ABC):
     def rebuild_table(self, table: str, schema: str | None = None) -> tuple[str, str]:
         """SQL that returns a bloated table's space, and how its bloat was found and what the SQL costs."""
 
+    def enable_autovacuum(self, table: str, schema: str | None = None) -> str | None:
+        """The SQL that gives a table back to autovacuum; None where the database has no autovacuum."""
+        return None
+
     def constraint_drop_note(self) -> str:
         """What dropping a constraint involves here, appended to duplicate-index evidence; empty where it is one statement."""
         return ""

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from todo_data.backends.postgresql.privileges import INSUFFICIENT, Privileges, can_execute, can_select, read_privileges
 from todo_data.indexes import rules
-from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow, bare, duration, qualified
+from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, Policy, StatsWindow, bare, duration, qualified
 from todo_data.indexes.plans import GENERIC_NOTE
 from todo_data.indexes.queries import CANONICAL_QUERIES, MARKER, attempt, first_line, marked
 from todo_data.indexes.support import WHAT_IF_COLUMNS, IndexSupport, Suggestion, Target
@@ -78,7 +78,8 @@ SELECT {_SCHEMA}, t.relname AS table_name,
        s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_dead_tup AS dead_rows,
        io.heap_blks_hit, io.heap_blks_read,
        (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed,
-       t.relkind = 'p' AS partitioned, t.relispartition AS partition
+       t.relkind = 'p' AS partitioned, t.relispartition AS partition,
+       coalesce('autovacuum_enabled=false' = ANY(t.reloptions), false) AS autovacuum_disabled
 FROM pg_class t
 JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
@@ -101,6 +102,20 @@ JOIN pg_class rt ON rt.oid = c.confrelid
 JOIN pg_namespace rn ON rn.oid = rt.relnamespace
 WHERE c.contype = 'f' AND c.conparentid = 0 AND {_OWN}  -- not the copies a partitioned table's key gives each partition
 ORDER BY n.nspname <> current_schema(), n.nspname, t.relname, c.conname
+"""
+
+# Row-level security policies, the commands and roles each applies to (splinter's multiple_permissive_policies).
+_PG_POLICIES = f"""
+SELECT {_SCHEMA}, t.relname AS table_name, p.polname::text AS policy, p.polpermissive AS permissive,
+       CASE p.polcmd WHEN 'r' THEN ARRAY['SELECT'] WHEN 'a' THEN ARRAY['INSERT'] WHEN 'w' THEN ARRAY['UPDATE']
+                     WHEN 'd' THEN ARRAY['DELETE'] ELSE ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'] END AS commands,
+       CASE WHEN p.polroles = '{{0}}' THEN ARRAY['PUBLIC']
+            ELSE ARRAY(SELECT quote_ident(r.rolname) FROM pg_roles r WHERE r.oid = ANY(p.polroles) ORDER BY r.rolname) END AS roles
+FROM pg_policy p
+JOIN pg_class t ON t.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE {_OWN}
+ORDER BY n.nspname, t.relname, p.polname
 """
 
 # Widths per index and per table from the planner's statistics (pg_stats), for the bloat estimates below.
@@ -435,6 +450,7 @@ def _catalog(connection: Connection, notes: list[str]) -> tuple[list[Index], lis
                 "seq_tup_read": row["seq_tup_read"],
                 "partitioned": row["partitioned"],
                 "partition": row["partition"],
+                "autovacuum_disabled": row["autovacuum_disabled"],
             }
         )
     if unanalyzed:
@@ -496,6 +512,10 @@ class PostgresIndexes(IndexSupport):
         cache = _cache_blocks(connection)
         extensions = _extensions(connection)
         top_queries = _top_queries(connection, self.quote, extensions, notes, privileges)
+        policies = tuple(
+            Policy(qualified(r["schema_name"], r["table_name"]), r["policy"], r["permissive"], tuple(r["roles"]), tuple(r["commands"]))
+            for r in connection.execute(marked(_PG_POLICIES)).mappings()
+        )
         return Catalog(
             indexes=tuple(indexes),
             foreign_keys=tuple(foreign_keys),
@@ -506,6 +526,7 @@ class PostgresIndexes(IndexSupport):
             extensions=extensions,
             top_queries=top_queries,
             notes=tuple(notes),
+            policies=policies,
         )
 
     def explain(self, connection: Connection, sql: str, params: dict[str, Any], *, text: bool = True) -> dict[str, Any]:
@@ -708,6 +729,9 @@ class PostgresIndexes(IndexSupport):
     def rebuild_index(self, index: Index) -> tuple[str, str]:
         name = self.relation(qualified(index.schema, index.name), index.schema)
         return f"REINDEX INDEX CONCURRENTLY {name};", "estimated from row count and column widths"
+
+    def enable_autovacuum(self, table: str, schema: str | None = None) -> str | None:
+        return f"ALTER TABLE {self.relation(table, schema)} RESET (autovacuum_enabled);"
 
     def rebuild_table(self, table: str, schema: str | None = None) -> tuple[str, str]:
         return (
