@@ -374,3 +374,36 @@ def test_a_step_after_unmeasured_sql_is_a_warning_and_the_upgrade_runs(backend: 
     upgraded = project.cli("db", "upgrade", "--database-url", text)
     assert upgraded.returncode == 0, upgraded.stderr
     assert scalar(url, "SELECT max(length(title)) FROM task") == 20
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        from conftest import require_pg
+
+        require_pg()
+    url = planted(make_database, backend)
+    text = url.render_as_string(hide_password=False)
+    run_sql(url, "UPDATE task SET priority = '12' WHERE id % 3 = 0", "UPDATE task SET priority = ' -4 ' WHERE id % 7 = 0")
+    project = ProjectCopy.make(tmp_path)
+    to_integer = """
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.alter_column("priority", existing_type=sa.String(20), type_=sa.Integer(), postgresql_using="priority::integer")
+    """
+    back = """
+    with op.batch_alter_table("task") as batch_op:
+        batch_op.alter_column("priority", existing_type=sa.Integer(), type_=sa.String(20))
+    """
+    project.add_revision(to_integer, back)
+    before = fingerprint(url)
+    words = ids(url, "SELECT id FROM task WHERE priority IS NOT NULL AND priority NOT IN ('12', ' -4 ') ORDER BY id")
+
+    found = by_rule(project.python(MEASURE.format(url=text)))
+
+    cast = found["narrower-type"]
+    assert (cast["severity"], cast["column"], cast["count"]) == ("fails", "priority", len(words)) and len(words) > 10
+    assert cast["examples"] == words[:5] and "(not an integer)" in cast["message"]
+    assert ("would keep them as they are, text under the type says" in cast["message"]) == (backend == "sqlite")
+    line = refused_line(project.cli("db", "upgrade", "--database-url", text))
+    assert f"{len(words)} stored values do not fit (not an integer)" in line
+    assert fingerprint(url) == before

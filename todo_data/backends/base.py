@@ -181,6 +181,11 @@ class Backend(abc.ABC):
         at the end (todo_data.impact); by default a plain transaction with no timeout."""
         return _plain_transaction(connection)
 
+    def not_an_integer(self, column: Any) -> Any:
+        """A predicate true where the text in ``column`` is not an integer literal: the rows a change of the column to an
+        integer type cannot cast (todo_data.impact); None where the backend cannot ask (the change is not measured)."""
+        return None
+
     # --- errors ------------------------------------------------------------------------------------------------------
 
     def describe_error(self, message: str, url: URL) -> str | None:

@@ -25,7 +25,8 @@ DESCRIPTIONS = {
     "unique": "A new unique constraint or unique index over rows that share their values.",
     "foreign-key": "A new foreign key over rows whose parent does not exist (orphans).",
     "check": "A new CHECK constraint over rows that violate it.",
-    "narrower-type": "A type change to a narrower type (string length, numeric precision, integer range) over values that do not fit.",
+    "narrower-type": "A type change to a narrower type (string length, numeric precision, integer range, text to an integer) over values "
+    "that do not fit.",
     "downgrade-cannot-restore": "What the revision's downgrade cannot give back: values the upgrade destroys, or data written after it.",
     "not-measured": "A step whose effect on the data todo_data cannot read (raw SQL, a read that failed or timed out).",
 }
@@ -271,14 +272,15 @@ def narrower_type(change: Change, reader: Reader) -> list[Finding]:
     assert change.table is not None and change.column is not None
     new, old = change.detail["type_"], reader.columns(change.table)[change.column]["type"]
     column = reader.table(change.table).c[change.column]
-    predicate, limit = _not_fitting(column, new, old)
+    predicate, limit = _not_fitting(column, new, old, reader.backend)
     if predicate is None:
         return []
     found = reader.matching(change.table, predicate)
     if not found.count:
         return []
     where = f"{change.table}.{change.column}"
-    enforced = not isinstance(new, sa.String) or reader.backend.enforces_string_length
+    cast = isinstance(new, sa.Integer) and isinstance(old, sa.String)
+    enforced = not (isinstance(new, sa.String) or cast) or reader.backend.enforces_string_length
     return [
         _finding(
             "narrower-type",
@@ -287,14 +289,20 @@ def narrower_type(change: Change, reader: Reader) -> list[Finding]:
             found.count,
             found.examples,
             f"changes {where} from {old} to {new}: {found.count:,} stored value{'s do' if found.count != 1 else ' does'} not fit ({limit})"
-            + ("" if enforced else f"; {reader.backend.label} would keep them as they are, longer than the type says"),
+            + (
+                ""
+                if enforced
+                else f"; {reader.backend.label} would keep them as they are, {'text under' if cast else 'longer than'} the type says"
+            ),
             "shorten or correct those values first in the revision, or keep the wider type",
         )
     ]
 
 
-def _not_fitting(column: Any, new: Any, old: Any) -> tuple[Any, str]:
+def _not_fitting(column: Any, new: Any, old: Any, backend: Any) -> tuple[Any, str]:
     """The predicate for values of ``column`` (now ``old``) that do not fit ``new``, and the limit in words; (None, '') when wider."""
+    if isinstance(new, sa.Integer) and isinstance(old, sa.String):
+        return backend.not_an_integer(column), "not an integer"
     string = isinstance(new, sa.String) and new.length is not None and isinstance(old, sa.String)
     if string and (old.length is None or old.length > new.length):
         return sa.func.length(column) > new.length, f"longer than {new.length} characters"

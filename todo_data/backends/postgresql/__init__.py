@@ -129,6 +129,11 @@ class PostgresqlBackend(Backend):
 
         return measuring(connection, timeout_seconds)
 
+    def not_an_integer(self, column: Any) -> Any:
+        from todo_data.backends.postgresql.measure import not_an_integer
+
+        return not_an_integer(column)
+
     def tracing(self, url: URL) -> Tracing:
         from todo_data.backends.postgresql.trace import PostgresTracing
 

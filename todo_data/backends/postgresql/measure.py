@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -18,3 +19,8 @@ def measuring(connection: Connection, timeout_seconds: float) -> Iterator[None]:
             yield
         finally:
             transaction.rollback()
+
+
+def not_an_integer(column: Any) -> Any:
+    """Text that ``::integer`` refuses: anything but optional blanks, a sign and digits."""
+    return column.op("!~")(r"^\s*[-+]?[0-9]+\s*$")

@@ -130,6 +130,11 @@ class SqliteBackend(Backend):
 
         return measuring(connection, timeout_seconds)
 
+    def not_an_integer(self, column: Any) -> Any:
+        from todo_data.backends.sqlite.measure import not_an_integer
+
+        return not_an_integer(column)
+
     def tracing(self, url: URL) -> Tracing:
         from todo_data.backends.sqlite.trace import SqliteTracing
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 PROGRESS_STEPS = 10_000  # virtual machine instructions between two looks at the clock
@@ -40,3 +42,13 @@ def measuring(connection: Connection, timeout_seconds: float) -> Iterator[None]:
         event.remove(connection, "before_cursor_execute", before)
         with contextlib.suppress(Exception):
             connection.exec_driver_sql("PRAGMA query_only = OFF")
+
+
+def not_an_integer(column: Any) -> Any:
+    """Text that is not an integer literal (blanks, one sign, digits): SQLite would keep it as text in an INTEGER column."""
+    text = sa.func.trim(column)
+    digits = sa.func.ltrim(text, "+-")
+    return sa.and_(
+        sa.func.typeof(column) == "text",
+        sa.or_(digits == "", digits.op("GLOB")("*[^0-9]*"), sa.func.length(text) - sa.func.length(digits) > 1),
+    )
