@@ -164,6 +164,12 @@ def test_a_revision_looks_like_the_chains_and_plain_alembic_writes_the_same(tmp_
     result = run(copy, "db", "revision", "-m", "task notes", "--rename", "task.description=task.notes")
     assert result.returncode == 0, result.stderr
     assert "005_task_notes.py" in result.stdout and "rename to notes" in result.stdout
+    # the written revision's round trip, on a scratch SQLite database with sample rows
+    assert "Round trip of revision 005 (down to 004) on a scratch SQLite database" in result.stdout
+    assert "data: task 300, task_relationships 30, users 30 at 004" in result.stdout
+    assert "check: no differences from the models" in result.stdout
+    assert re.search(r"columns the revision does not touch: (\d+) of \1 keep their checksums", result.stdout), result.stdout
+    assert "the downgrade loses nothing" in result.stdout and "result: ok" in result.stdout
     path = copy / "alembic" / "versions" / "005_task_notes.py"
     text = path.read_text()
     assert "sqlmodel" not in text and "AutoString" not in text
@@ -198,13 +204,38 @@ def test_a_revision_looks_like_the_chains_and_plain_alembic_writes_the_same(tmp_
     assert undated(path.read_text()) == undated(written)
 
 
-def test_without_a_terminal_or_an_answer_a_rename_stays_a_drop_and_says_how_to_answer(tmp_path: Path) -> None:
+def test_without_a_terminal_or_an_answer_a_rename_stays_a_drop_and_the_round_trip_fails_on_it(tmp_path: Path) -> None:
     copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
     result = run(copy, "db", "revision", "-m", "task notes")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     assert "--rename task.description=task.notes" in result.stderr
     assert "values stored in task.description are lost" in result.stderr
-    assert 'drop_column("description")' in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
+    path = copy / "alembic" / "versions" / "005_task_notes.py"
+    assert 'drop_column("description")' in path.read_text(), "the file stays written, for the user to fix"
+    assert re.search(r"task.description after the downgrade: \d+ -> 0 non-null values", result.stdout), result.stdout
+    assert "result: FAILED" in result.stdout
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("todo-data: error: The round trip of revision 005 failed: the downgrade loses data (task.description")
+    assert 'acknowledge_data_loss = ["task.description"]' in error and f"{path} is written and left for you to fix" in error
+    assert "todo-data db test 005" in error
+
+    # acknowledged in the revision, the same loss passes: the round trip reads the marker
+    path.unlink()
+    assert run(copy, "db", "revision", "-m", "task notes", "--no-test").returncode == 0
+    text = path.read_text().replace("\n\n\ndef upgrade", '\nacknowledge_data_loss = ["task.description"]\n\n\ndef upgrade', 1)
+    path.write_text(text)
+    (tmp_path / "empty.db").touch()
+    tested = run(copy, "db", "test", "005", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_no_test_skips_the_round_trip_and_empty_has_none(tmp_path: Path) -> None:
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    skipped = run(copy, "db", "revision", "-m", "task notes", "--no-test")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "Round trip" not in skipped.stdout and "wrote " in skipped.stdout
+    empty = run(copy, "db", "revision", "-m", "by hand", "--empty")
+    assert empty.returncode == 0 and "Round trip" not in empty.stdout
 
 
 def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> None:
@@ -345,8 +376,10 @@ def test_a_not_null_column_without_a_default_is_refused_until_given_a_value(tmp_
     assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
     load_sample(sa.make_url(database), users=2, tasks=10, seed=1)
     written = run(copy, "db", "revision", "-m", "task size")
-    assert written.returncode == 0, written.stderr
+    assert written.returncode == 1, written.stdout + written.stderr  # its round trip fails until the value is given
     assert "task.size: NOT NULL with no default" in written.stderr and "TODO" in written.stderr
+    assert written.stderr.splitlines()[-1].startswith("todo-data: error: The round trip of revision 005 failed: ")
+    assert 'backfill("task", "size", None)' in written.stderr.splitlines()[-1]
     refused = run(copy, "db", "upgrade", "--database-url", database)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.splitlines()[-1].startswith("todo-data: error: ") and 'backfill("task", "size", None)' in refused.stderr

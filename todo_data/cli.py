@@ -154,6 +154,15 @@ def _db_revision(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if not result.formatted:
         print("note: ruff is not installed, so the file is not formatted: pip install ruff, then ruff format it.")
+    if not args.empty and not args.no_test:
+        tried = revision.round_trip_revision(result.revision or "head")
+        print(tried.to_text())
+        failure = (tried.failure or "").rstrip(".")
+        if failure:
+            raise TodoDataError(
+                f"The round trip of revision {tried.revision} failed: {failure}. {result.path} is written and left for you "
+                f"to fix: edit it, then `todo-data db test {tried.revision}` runs the round trip again (or delete it and write it again)."
+            )
     print("Next: review the file, then `todo-data db plan` and `todo-data db upgrade`.")
     return 0
 
@@ -336,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="OLD=NEW",
         help="answer 'did you rename?' without a terminal: --rename task.description=task.notes (repeatable)",
+    )
+    revision.add_argument(
+        "--no-test",
+        action="store_true",
+        help="skip the round trip of the written revision on a scratch SQLite database with sample data (upgrade, check, "
+        "downgrade, upgrade again)",
     )
     sql = add("sql", _db_sql, "print the SQL of FROM:TO without a database (001:head upgrades, head:001 downgrades)")
     sql.add_argument("range", metavar="FROM:TO")

@@ -25,7 +25,7 @@ from todo_data import chain, migrations
 from todo_data.backends import backend_for
 from todo_data.db import build_engine, get_engine, require_sqlite_file, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError, TodoDataError
-from todo_data.impact.changes import Change, acknowledged, record
+from todo_data.impact.changes import ACKNOWLEDGE_MARKER, Change, acknowledged, record
 from todo_data.settings import mask_url
 
 DEFAULT_SAMPLE_TASKS = 200
@@ -83,7 +83,28 @@ class RoundTrip:
     @property
     def ok(self) -> bool:
         """No failing step, ``check`` clean, untouched columns intact, and every loss acknowledged by the revision."""
-        return self.error is None and not self.check and not self.breaks and all(item.acknowledged for item in self.losses)
+        return self.failure is None
+
+    @property
+    def failure(self) -> str | None:
+        """What failed, in one line (the first thing of each kind), or None when the round trip passed."""
+        if self.error is not None:
+            return self.error.splitlines()[0] if self.error.strip() else "a step failed"
+        reasons = []
+        if self.check:
+            reasons.append(f"after the upgrade check finds {len(self.check)} difference(s) from the models ({self.check[0]})")
+        if self.breaks:
+            reasons.append(f"{len(self.breaks)} change(s) to columns the revision does not touch ({self.breaks[0].describe()})")
+        lost = [item for item in self.losses if not item.acknowledged]
+        if lost:
+            more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+            where = {item.table if item.column == WHOLE_TABLE else f"{item.table}.{item.column}" for item in lost}
+            names = ", ".join(f'"{name}"' for name in sorted(where))
+            reasons.append(
+                f"the downgrade loses data ({lost[0].describe()}{more}) that the revision does not acknowledge "
+                f"(if that is meant, say so in it: {ACKNOWLEDGE_MARKER} = [{names}])"
+            )
+        return "; ".join(reasons) or None
 
     def to_text(self) -> str:
         lines = [f"Round trip of revision {self.revision} (down to {self.down_revision}) on {self.copy}"]

@@ -3,7 +3,8 @@
 :func:`make_revision` writes ``alembic/versions/NNN_slug.py`` from the models compared with a scratch SQLite database
 upgraded to head (never the user's database), through Alembic's own ``command.revision`` and the hooks
 ``alembic/env.py`` installs (:mod:`todo_data.revision.hooks`), then has ruff format it. :func:`check_models` is the
-same comparison for CI: the differences, and no file.
+same comparison for CI: the differences, and no file. :func:`round_trip_revision` is the written revision's round trip
+on a scratch SQLite database with sample rows (``todo-data db revision`` runs it unless told ``--no-test``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import command
@@ -30,7 +32,14 @@ from todo_data.revision.ids import next_revision_id, require_one_head
 from todo_data.revision.renames import Ask, RenameCandidate, parse_renames, terminal_asker
 from todo_data.revision.render import format_revision, render_item, ruff_available
 
+if TYPE_CHECKING:
+    from todo_data.roundtrip import RoundTrip
+
+REVISION_SAMPLE_TASKS = 300
+"""Sample tasks a new revision's round trip runs on: enough rows in every table to show what is kept, and quick."""
+
 __all__ = [
+    "REVISION_SAMPLE_TASKS",
     "Ask",
     "NotNullColumn",
     "RenameCandidate",
@@ -40,6 +49,7 @@ __all__ = [
     "next_revision_id",
     "process_revision_directives",
     "render_item",
+    "round_trip_revision",
     "ruff_available",
     "terminal_asker",
 ]
@@ -149,3 +159,17 @@ def _write(connection: Connection, message: str, autogenerate: bool, answers: di
         warnings=findings.warnings,
         formatted=format_revision(path),
     )
+
+
+def round_trip_revision(revision: str, *, sample_tasks: int = REVISION_SAMPLE_TASKS) -> RoundTrip:
+    """``revision``'s round trip (:func:`todo_data.roundtrip.round_trip`) on a scratch SQLite database holding
+    ``sample_tasks`` sample tasks at the revision below, deleted afterwards; no database of the user's is read."""
+    from todo_data.roundtrip import round_trip  # the sample loader (Arrow) only when a round trip runs
+
+    with tempfile.TemporaryDirectory(prefix="todo-data-roundtrip-") as folder:
+        path = Path(folder) / "scratch.db"
+        path.touch()
+        with _quiet_alembic():
+            result = round_trip(sa.make_url(f"sqlite:///{path}"), revision, sample_tasks=sample_tasks)
+    result.copy = "a scratch SQLite database"
+    return result
