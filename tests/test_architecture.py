@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import alembic
+import pytest
 
 import todo_data
 
@@ -29,6 +32,18 @@ def _owner(name: str) -> str | None:
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
     return name or None
+
+
+def _packages_run_first(owner: str, module: str) -> set[str]:
+    """The packages whose ``__init__`` Python runs before ``owner`` (``todo_data.trace`` for ``todo_data.trace.locks``),
+    other than the root and ``module``'s own packages, which are already running when ``module`` imports."""
+    found = set()
+    package = owner.rpartition(".")[0]
+    while package and package != "todo_data":
+        if package in MODULES and not (module == package or module.startswith(f"{package}.")):
+            found.add(package)
+        package = package.rpartition(".")[0]
+    return found
 
 
 def _imports(module: str, path: Path) -> set[str]:
@@ -55,6 +70,7 @@ def _imports(module: str, path: Path) -> set[str]:
                 if owner is None or owner == module or (backend_home and inside and owner.startswith(f"{module}.")):
                     continue
                 found.add(owner)
+                found.update(_packages_run_first(owner, module))
             visit(child, inside)
 
     visit(ast.parse(path.read_text(encoding="utf-8")), False)
@@ -113,6 +129,10 @@ def test_the_cycle_check_counts_imports_inside_functions_and_not_type_checking_o
         "def later() -> None:\n    from todo_data.migrations import upgrade\n"
     )
     assert _imports("todo_data.late", path) == {"todo_data.migrations"}
+    # importing a package's module runs the package's __init__ first: that is an import of the package too
+    path.write_text("from todo_data.trace.locks import CONFLICTS\n")
+    assert _imports("todo_data.backends.postgresql.trace", path) == {"todo_data.trace.locks", "todo_data.trace"}
+    assert _imports("todo_data.trace.runner", path) == {"todo_data.trace.locks"}
     graph = {"todo_data.a": {"todo_data.b"}, "todo_data.b": {"todo_data.c"}, "todo_data.c": {"todo_data.a"}, "todo_data.d": {"todo_data.a"}}
     assert _cycles(graph) == [["todo_data.a", "todo_data.b", "todo_data.c"]]
 
@@ -140,3 +160,12 @@ def test_nothing_uses_a_private_name_of_alembic() -> None:
                 used.add(line.strip())
             found += [f"{path.relative_to(ROOT)}:{number}: {name}" for name in sorted(used)]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "module", ["todo_data.backends.postgresql.trace", "todo_data.backends.sqlite.trace", "todo_data.backends.sqlite.indexes"]
+)
+def test_a_backends_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """``Backend.tracing()`` imports its trace module before anything imported ``todo_data.trace`` (a round trip does)."""
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr

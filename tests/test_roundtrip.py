@@ -10,7 +10,7 @@ from conftest import require_pg
 from project_copy import ProjectCopy
 from sqlalchemy.engine import URL
 
-from todo_data import dispose_engines, migrations
+from todo_data import db, dispose_engines, migrations, roundtrip
 from todo_data.roundtrip import checksums, round_trip
 from todo_data.sample import generate, load_sample
 
@@ -105,3 +105,20 @@ def test_the_chain_s_own_head_round_trips(make_database) -> None:
     result = round_trip(url)
     assert result.ok, result.to_text()
     assert result.revision == migrations.head() and result.check == [] and result.columns > 10
+
+
+def test_the_copy_is_read_through_one_engine(make_database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every read of the copy (rows, the revision's dialect, four checksums) goes through one DatabaseHandle."""
+    url = filled(make_database, "sqlite")
+    built: list[bool] = []
+    original = db.build_engine
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(bool(kwargs.get("read_only")))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(db, "build_engine", counting)
+    monkeypatch.setattr(roundtrip, "build_engine", counting, raising=False)  # where it once built its own
+    result = round_trip(url)
+    assert result.ok, result.to_text()
+    assert built.count(True) == 1, built

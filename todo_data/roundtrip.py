@@ -20,10 +20,9 @@ from alembic.script import Script
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL
 
-import todo_data.trace  # noqa: F401  (the trace package first: a backend's trace module, which tracing() loads, imports it)
 from todo_data import chain, migrations
 from todo_data.backends import backend_for
-from todo_data.db import build_engine, get_engine, require_sqlite_file, resolve_url, translate_errors
+from todo_data.db import DatabaseHandle, get_engine, open_database, require_sqlite_file, resolve_url
 from todo_data.errors import ConfigurationError, MigrationError, TodoDataError
 from todo_data.impact.changes import ACKNOWLEDGE_MARKER, Change, acknowledged, record
 from todo_data.settings import mask_url
@@ -150,10 +149,10 @@ def round_trip(database_url: str | URL | None = None, revision: str = "head", *,
         raise ConfigurationError(f"Revision {found.revision} is the first: there is nothing below it to downgrade to.")
     tracing = backend.tracing(url)
     result = RoundTrip(mask_url(url), "", found.revision, down, 0)
-    with tracing.database(url) as copy:
+    with tracing.database(url) as copy, open_database(copy, read_only=True) as reads:
         result.copy = f"a copy of {mask_url(url)}" if tracing.on_copy else f"a scratch database ({mask_url(copy)})"
         try:
-            _run(copy, found, down, sample_tasks, result)
+            _run(reads, found, down, sample_tasks, result)
         except TodoDataError as exc:
             result.error = str(exc)
         finally:
@@ -161,7 +160,9 @@ def round_trip(database_url: str | URL | None = None, revision: str = "head", *,
     return result
 
 
-def _run(copy: URL, revision: Script, down: str, sample_tasks: int, result: RoundTrip) -> None:
+def _run(reads: DatabaseHandle, revision: Script, down: str, sample_tasks: int, result: RoundTrip) -> None:
+    """The steps on the copy: its migrations through ``migrations`` (their own engine), every read through ``reads``."""
+    copy = reads.url
     now = migrations.current(copy)
     if now != (down,):
         if now and _above(revision, now[0]):
@@ -169,15 +170,15 @@ def _run(copy: URL, revision: Script, down: str, sample_tasks: int, result: Roun
         else:
             migrations.upgrade(copy, down)
         result.notes.append(f"The copy was at {', '.join(now) or 'no revision'}: it was brought to {down} first.")
-    result.rows = _fill(copy, sample_tasks, result)
-    changes = _changes(revision, copy)
+    result.rows = _fill(reads, sample_tasks, result)
+    changes = _changes(revision, reads)
     touched = _touched(changes)
     result.touched = sorted(f"{table}.{column}" for table, column in touched)
     excused = acknowledged(revision.module)
 
-    before = checksums(copy)
+    before = checksums(reads)
     _step(result, f"upgrade {down} -> {revision.revision}", lambda: migrations.upgrade(copy, revision.revision))
-    upgraded = checksums(copy)
+    upgraded = checksums(reads)
     if revision.revision == chain.head():
         result.check = migrations.check(copy)
         result.steps.append("check: no differences from the models" if not result.check else f"check: {len(result.check)} difference(s)")
@@ -185,9 +186,9 @@ def _run(copy: URL, revision: Script, down: str, sample_tasks: int, result: Roun
     else:
         result.notes.append(f"check skipped: {revision.revision} is not the head, so the models describe a later schema.")
     _step(result, f"downgrade {revision.revision} -> {down}", lambda: migrations.downgrade(down, copy))
-    downgraded = checksums(copy)
+    downgraded = checksums(reads)
     _step(result, f"upgrade {down} -> {revision.revision} again", lambda: migrations.upgrade(copy, revision.revision))
-    again = checksums(copy)
+    again = checksums(reads)
 
     result.columns = sum(
         1
@@ -220,31 +221,23 @@ def _step(result: RoundTrip, label: str, run: Any) -> None:
     result.steps.append(f"{label}: ok")
 
 
-def _fill(copy: URL, sample_tasks: int, result: RoundTrip) -> dict[str, int]:
+def _fill(reads: DatabaseHandle, sample_tasks: int, result: RoundTrip) -> dict[str, int]:
     """Sample rows where the copy's tables are empty; the rows each table then holds."""
     from todo_data import sample  # Arrow and the loader only here
 
     loaded = sample.load_sample(
-        copy, users=max(1, sample_tasks // 10), tasks=sample_tasks, if_empty=True, progress=False, any_revision=True
+        reads.url, users=max(1, sample_tasks // 10), tasks=sample_tasks, if_empty=True, progress=False, any_revision=True
     )
-    get_engine(copy).dispose()
+    get_engine(reads.url).dispose()
     if not loaded.skipped:
         result.sample_tasks = sample_tasks
         result.notes.append(f"The copy's tables were empty: {sample_tasks:,} sample tasks were loaded at {result.down_revision}.")
-    engine = build_engine(copy, read_only=True)
-    try:
-        with translate_errors(copy), engine.connect() as connection:
-            return migrations.row_counts(connection)
-    finally:
-        engine.dispose()
+    with reads.connect() as connection:
+        return migrations.row_counts(connection)
 
 
-def _changes(revision: Script, copy: URL) -> list[Change]:
-    engine = build_engine(copy, read_only=True)
-    try:
-        dialect = engine.dialect
-    finally:
-        engine.dispose()
+def _changes(revision: Script, reads: DatabaseHandle) -> list[Change]:
+    dialect = reads.engine.dialect
     return record(revision.module.upgrade, dialect) + record(revision.module.downgrade, dialect, role="undo")
 
 
@@ -288,29 +281,28 @@ def _compare(first: Snapshot, second: Snapshot, step: str, touched: set[tuple[st
     return changes
 
 
-def checksums(url: URL) -> Snapshot:
+def checksums(database: URL | DatabaseHandle) -> Snapshot:
     """Every column of every table (not ``alembic_version``): its non-null values and a digest of them in key order."""
-    engine = build_engine(url, read_only=True)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            snapshot: Snapshot = {}
-            for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
-                columns = [column["name"] for column in inspector.get_columns(table)]
-                key = inspector.get_pk_constraint(table).get("constrained_columns") or columns
-                source = sa.table(table, *(sa.column(name) for name in columns))
-                rows = connection.execute(sa.select(source).order_by(*(source.c[name] for name in key))).all()
-                digests = {name: hashlib.sha256() for name in columns}
-                counts = dict.fromkeys(columns, 0)
-                for row in rows:
-                    for name, value in zip(columns, row, strict=True):
-                        digests[name].update(_canonical(value))
-                        counts[name] += value is not None
-                snapshot[table] = {name: (counts[name], digests[name].hexdigest()) for name in columns}
-                snapshot[table][WHOLE_TABLE] = (len(rows), "")
-            return snapshot
-    finally:
-        engine.dispose()
+    if not isinstance(database, DatabaseHandle):
+        with open_database(database, read_only=True) as reads:
+            return checksums(reads)
+    with database.connect() as connection:
+        inspector = sa.inspect(connection)
+        snapshot: Snapshot = {}
+        for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+            columns = [column["name"] for column in inspector.get_columns(table)]
+            key = inspector.get_pk_constraint(table).get("constrained_columns") or columns
+            source = sa.table(table, *(sa.column(name) for name in columns))
+            rows = connection.execute(sa.select(source).order_by(*(source.c[name] for name in key))).all()
+            digests = {name: hashlib.sha256() for name in columns}
+            counts = dict.fromkeys(columns, 0)
+            for row in rows:
+                for name, value in zip(columns, row, strict=True):
+                    digests[name].update(_canonical(value))
+                    counts[name] += value is not None
+            snapshot[table] = {name: (counts[name], digests[name].hexdigest()) for name in columns}
+            snapshot[table][WHOLE_TABLE] = (len(rows), "")
+        return snapshot
 
 
 def _canonical(value: Any) -> bytes:

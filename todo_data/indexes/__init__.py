@@ -11,7 +11,7 @@ part, implemented in ``backends/<name>/indexes.py``), ``plans`` (EXPLAIN of the 
 rules, functions from a catalogue to findings, registered in ``CHECKS``) and ``report`` (``index_report``).
 """
 
-from todo_data.backends.sqlite.indexes import sqlite_plan_shape
+from todo_data.backends.sqlite.plans import sqlite_plan_shape
 from todo_data.indexes.catalog import TOP_QUERY_COLUMNS, Catalog, ForeignKey, Index, StatsWindow
 from todo_data.indexes.plans import PLAN_COLUMNS, Plans
 from todo_data.indexes.queries import CANONICAL_INDEXES, CANONICAL_QUERIES, MARKER, ServingIndex, canonical_parameters

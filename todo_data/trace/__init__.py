@@ -9,7 +9,7 @@ did, the recorder base), ``tracing`` (a backend's part), ``danger`` (the rules),
 
 from __future__ import annotations
 
-from todo_data.backends.postgresql.trace import SCRATCH_PREFIX
+from todo_data.backends.postgresql import SCRATCH_PREFIX
 from todo_data.trace.locks import CONFLICTS, EVERYDAY, LOCK_MODES, blocked_operations, describe_blocks, lock_mode_name
 from todo_data.trace.report import LOCK_COLUMNS, STATEMENT_COLUMNS, TABLE_COLUMNS, TracedRevision, TraceReport
 from todo_data.trace.runner import EXACT_COUNT_BELOW, trace

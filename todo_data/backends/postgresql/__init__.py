@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from todo_data.trace.tracing import Tracing
 
 DEFAULT_PORT = 5432
+SCRATCH_PREFIX = "todo_data_trace_"
+"""The name prefix of the scratch databases a trace or a round trip makes beside the target (``trace`` names them).
+Here, not in ``trace``, so ``todo_data.trace`` can re-export it without importing the backend's trace module, which
+imports the trace package's own modules."""
 
 
 class PostgresqlBackend(Backend):

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
 
+from todo_data.backends.postgresql import SCRATCH_PREFIX
 from todo_data.errors import ConfigurationError
 from todo_data.settings import mask_url
 from todo_data.trace.locks import CONFLICTS, LOCK_MODES, blocked_operations, interval, lock_mode_name
 from todo_data.trace.records import Lock, Recorder, Statement, error_line, fetch
 from todo_data.trace.tracing import Tracing
 
-SCRATCH_PREFIX = "todo_data_trace_"
 TABLE_KINDS = ("r", "p", "m")
 RELKINDS = {"r": "table", "p": "table", "i": "index", "I": "index", "S": "sequence", "m": "materialized view", "t": "toast table"}
 
