@@ -75,13 +75,19 @@ def open_report(watched: Any, html: Path, *, width: int | None = None) -> Any:
     page.wait_for_load_state("load")
     if page.locator(".jp-Mermaid").count():
         page.locator(".jp-Mermaid svg").first.wait_for(timeout=30_000)
+    # every grid drawn (DataTables marks its table), not its "Loading ITables" placeholder: checks and screenshots see the grid
+    page.wait_for_function(GRIDS_DRAWN, timeout=30_000)
     return page
+
+
+GRIDS_DRAWN = """() => [...document.querySelectorAll('table[id^="itables_"]')].every(table => table.classList.contains('dataTable'))"""
 
 
 @pytest.mark.parametrize("name", report_names())
 def test_report_renders_offline_without_errors(name: str, reports: Path, watched: Any, screenshot: Any) -> None:
     page = open_report(watched, reports / f"{name}.html")
     assert watched.problems() == [], f"{name}.html: {watched.problems()}"
+    assert page.get_by_text("Loading ITables").filter(visible=True).count() == 0, "a grid shows its placeholder, not its rows"
 
     assert page.title() == TITLES[name]
     header = page.locator(".jp-OutputArea-output[data-mime-type='text/markdown']").first.inner_text()
