@@ -356,8 +356,8 @@ def _privilege_notes(privileges: Privileges, indexes: list[Index]) -> list[str]:
         tables = ", ".join(privileges.unreadable_tables)
         notes.append(
             privileges.missing(
-                f"there are no bloat estimates for {tables} and their indexes, nor what-if costs for their foreign keys (pg_stats shows column statistics only to roles "
-                "that may read the table; every other finding on them stands)",
+                "there are no bloat estimates for these tables and their indexes, nor what-if costs for their foreign keys "
+                "(pg_stats shows column statistics only to roles that may read the table; every other finding on them stands)",
                 f"SELECT on {tables}",
                 privileges.grant(f"SELECT ON {tables}"),
             )
