@@ -407,3 +407,41 @@ def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: s
     line = refused_line(project.cli("db", "upgrade", "--database-url", text))
     assert f"{len(words)} stored values do not fit (not an integer)" in line
     assert fingerprint(url) == before
+
+
+def test_the_migrations_notebook_refuses_to_apply_what_db_upgrade_refuses(make_database, tmp_path: Path) -> None:
+    """02-migrations with apply=True asks the same question as db upgrade before it upgrades (on PostgreSQL: the
+    notebook prints each pending revision's offline SQL, which a SQLite batch rebuild cannot give, docs/authoring.md)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import require_pg
+
+    require_pg()
+    url = planted(make_database, "postgresql")
+    text = url.render_as_string(hide_password=False)
+    project = ProjectCopy.make(tmp_path)
+    shutil.copytree(Path(__file__).resolve().parent.parent / "notebooks", project.root / "notebooks")
+    project.add_revision(
+        'with op.batch_alter_table("task") as batch_op:\n    batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(20))',
+        'with op.batch_alter_table("task") as batch_op:\n    batch_op.alter_column("title", existing_type=sa.String(20), type_=sa.String(200))',
+    )
+    long_titles = len(ids(url, "SELECT id FROM task WHERE length(title) > 20"))
+    before = fingerprint(url)
+    out = tmp_path / "out.ipynb"
+    papermill = Path(sys.executable).parent / "papermill"
+    notebook = project.root / "notebooks" / "02-migrations.ipynb"
+    parameters = ["-p", "database_url", text, "-p", "apply", "True", "-p", "trace", "False"]
+    result = subprocess.run(
+        [str(papermill), str(notebook), str(out), *parameters, "--cwd", str(project.root / "notebooks"), "--no-progress-bar"],
+        capture_output=True,
+        text=True,
+        env=project.environment(),
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "The upgrade to head was refused and nothing was changed" in out.read_text()
+    assert f"{long_titles} stored values do not fit (longer than 20 characters)" in out.read_text()
+    assert fingerprint(url) == before and migrations.current(url) == ("004",)
