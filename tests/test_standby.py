@@ -140,6 +140,16 @@ def test_the_index_report_says_a_standbys_counters_are_its_own(databases: Databa
     assert not any(note in line for line in index_report(databases.primary).notes)
 
 
+def test_tables_the_primary_analyzed_are_not_called_never_analyzed_on_the_standby(databases: Databases, replica: Replica) -> None:
+    """A standby's pg_stat_user_tables counts its own activity only (no last_analyze): the primary's ANALYZE shows in
+    pg_class there, so the report does not tell the user to run ANALYZE where it cannot run."""
+    run_sql(databases.primary, "ANALYZE")
+    replica.wait_for_replay()
+    notes = index_report(databases.standby).notes
+    assert not [note for note in notes if note.startswith("Never analyzed")], notes
+    assert any("Each server counts only the queries run on it" in note for note in notes)
+
+
 def test_report_all_reads_the_replica_named_by_reports_database_url(
     databases: Databases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -77,7 +77,8 @@ SELECT {_SCHEMA}, t.relname AS table_name,
        pg_relation_size(t.oid) AS size_bytes, pg_total_relation_size(t.oid) AS total_bytes,
        s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_dead_tup AS dead_rows,
        io.heap_blks_hit, io.heap_blks_read,
-       (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed,
+       -- a standby's statistics views count its own activity only; the primary's ANALYZE reaches it in pg_class
+       (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL OR (pg_is_in_recovery() AND t.reltuples >= 0)) AS analyzed,
        t.relkind = 'p' AS partitioned, t.relispartition AS partition,
        coalesce('autovacuum_enabled=false' = ANY(t.reloptions), false) AS autovacuum_disabled
 FROM pg_class t
@@ -473,7 +474,7 @@ def _stats_window(connection: Connection, notes: list[str]) -> StatsWindow:
     notes.append(
         f"Usage counters (scans, cache hits) count {window.describe()}; pg_stat_reset() starts a new window. "
         f"An index is called unused only after a window of {duration(rules.UNUSED_MIN_WINDOW)} or more that it lived through. "
-        "Scans on replicas are counted on the replicas, not here."
+        "Each server counts only the queries run on it: a replica's scans are not in its primary's counters, nor the primary's in a replica's."
     )
     return window
 
