@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from conftest import table_snapshot
 from sqlalchemy.engine import URL
@@ -34,6 +35,7 @@ RENAME_AND_NOT_NULL = {
         "    ticket: int = Field(default_factory=lambda: 7)\n"
     ),
 }
+TABLE_RENAME = {'    __tablename__ = "task_relationships"\n': '    __tablename__ = "task_dependencies"\n'}
 ADD_COLUMN = {"    completed: bool = False\n": "    completed: bool = False\n    effort: int | None = None\n"}
 
 
@@ -241,15 +243,27 @@ def test_no_test_skips_the_round_trip_and_empty_has_none(tmp_path: Path) -> None
 def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> None:
     copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
     assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task.title=task.name"), "task.description=task.notes")
-    assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "description=notes"), "TABLE.OLD=TABLE.NEW")
+    assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task.description=notes"), "TABLE.OLD=TABLE.NEW", "OLD=NEW")
+    assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task=todo"), "the pairs are: task.description=task.notes")
     assert versions(copy) == versions(project_copy(tmp_path / "clean"))
 
 
-def test_on_a_terminal_the_rename_is_asked(tmp_path: Path) -> None:
-    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+@pytest.mark.parametrize(
+    ("edits", "question", "written"),
+    [
+        (RENAME_AND_NOT_NULL, b"Did you rename task.description to task.notes? [y/N]", 'new_column_name="notes"'),
+        (
+            TABLE_RENAME,
+            b"Did you rename task_relationships to task_dependencies? [y/N]",
+            'op.rename_table("task_relationships", "task_dependencies")',
+        ),
+    ],
+)
+def test_on_a_terminal_the_rename_is_asked(tmp_path: Path, edits: dict[str, str], question: bytes, written: str) -> None:
+    copy = project_copy(tmp_path, edits)
     parent, child = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "todo_data.cli", "db", "revision", "-m", "task notes"],
+        [sys.executable, "-m", "todo_data.cli", "db", "revision", "-m", "task notes", "--no-test"],
         stdin=child,
         stdout=child,
         stderr=child,
@@ -263,11 +277,11 @@ def test_on_a_terminal_the_rename_is_asked(tmp_path: Path) -> None:
         ready, _, _ = select.select([parent], [], [], 1)
         if ready:
             seen += os.read(parent, 1024)
-    assert b"Did you rename task.description to task.notes? [y/N]" in seen, seen
+    assert question in seen, seen
     os.write(parent, b"y\n")
     assert process.wait(timeout=120) == 0
     os.close(parent)
-    assert 'new_column_name="notes"' in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
+    assert written in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
 
 
 # --- the revision applied to a populated database, both ways ------------------------------------------------------
@@ -305,6 +319,70 @@ def test_rename_and_not_null_columns_apply_to_a_populated_database_and_come_back
     assert downgraded.returncode == 0, downgraded.stderr
     assert table_snapshot(head_url, "task", ["id", "description"]) == stored
     assert table_snapshot(head_url, "task", ["id", "title", "priority", "completed", "user_id"]) == others
+
+
+def _names(url: URL, table: str) -> set[str]:
+    """The names of ``table``'s primary key, unique constraints, foreign keys and indexes, as the database has them."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            names = {inspector.get_pk_constraint(table).get("name")}
+            names.update(item["name"] for item in inspector.get_unique_constraints(table))
+            names.update(item["name"] for item in inspector.get_foreign_keys(table))
+            names.update(item["name"] for item in inspector.get_indexes(table) if not item.get("duplicates_constraint"))
+    finally:
+        engine.dispose()
+    return names - {None}
+
+
+@pytest.mark.parametrize(
+    ("edits", "old", "new"),
+    [
+        (TABLE_RENAME, "task_relationships", "task_dependencies"),
+        # a table other tables refer to: their foreign keys are made again to the new name, and back
+        (
+            {'    __tablename__ = "task"\n': '    __tablename__ = "todo"\n', 'foreign_key="task.id"': 'foreign_key="todo.id"'},
+            "task",
+            "todo",
+        ),
+    ],
+)
+def test_a_renamed_table_keeps_its_rows_both_ways(tmp_path: Path, head_url: URL, edits: dict[str, str], old: str, new: str) -> None:
+    load_sample(head_url, users=6, tasks=80, seed=5)
+    stored = table_snapshot(head_url, old)
+    assert len(stored) >= 5
+    names, dependencies = _names(head_url, old), _names(head_url, "task_relationships")
+    assert f"pk_{old}" in names
+    copy = project_copy(tmp_path, edits)
+    path = copy / "alembic" / "versions" / "005_renamed.py"
+
+    unanswered = run(copy, "db", "revision", "-m", "renamed", "--no-test")
+    assert unanswered.returncode == 0, unanswered.stderr
+    assert f"--rename {old}={new}" in unanswered.stderr and "op.create_table(" in path.read_text()
+    path.unlink()
+
+    written = run(copy, "db", "revision", "-m", "renamed", "--rename", f"{old}={new}")
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert f"rename table {old} to {new}" in written.stdout and "result: ok" in written.stdout
+    text = path.read_text()
+    assert f'op.rename_table("{old}", "{new}")' in text and f'op.rename_table("{new}", "{old}")' in text
+    assert f'renames = {{"{old}": "{new}"}}' in text and "create_table" not in text
+    assert f'"pk_{old}": "pk_{new}"' in text
+
+    url = head_url.render_as_string(hide_password=False)
+    upgraded = run(copy, "db", "upgrade", "--database-url", url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert table_snapshot(head_url, new) == stored
+    checked = run(copy, "db", "check", "--database-url", url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    now = _names(head_url, new)
+    assert f"pk_{new}" in now and not any(name.startswith((f"pk_{old}", f"uq_{old}_", f"fk_{old}_")) for name in now), now
+
+    downgraded = run(copy, "db", "downgrade", "004", "--database-url", url)
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert table_snapshot(head_url, old) == stored
+    assert _names(head_url, old) == names and _names(head_url, "task_relationships") == dependencies
 
 
 def test_plain_alembic_check_still_reports_what_it_compared(tmp_path: Path) -> None:

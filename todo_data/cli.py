@@ -344,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rename",
         action="append",
         metavar="OLD=NEW",
-        help="answer 'did you rename?' without a terminal: --rename task.description=task.notes (repeatable)",
+        help="answer 'did you rename?' without a terminal: a column, --rename task.description=task.notes, or a table, "
+        "--rename task=todo (repeatable)",
     )
     revision.add_argument(
         "--no-test",

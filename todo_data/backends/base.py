@@ -174,6 +174,20 @@ class Backend(abc.ABC):
         """
         operations.alter_column(table, column, nullable=False)
 
+    def rename_constraints(self, operations: Any, table: str, names: dict[str, str]) -> None:
+        """Rename constraints of ``table`` inside a revision (``todo_data.revision.steps``), ``{old: new}``: ``ALTER TABLE
+        ... RENAME CONSTRAINT`` by default."""
+        quote = operations.get_context().dialect.identifier_preparer.quote
+        for old, new in names.items():
+            operations.execute(f"ALTER TABLE {quote(table)} RENAME CONSTRAINT {quote(old)} TO {quote(new)}")
+
+    def rename_indexes(self, operations: Any, table: str, names: dict[str, str]) -> None:
+        """Rename indexes of ``table`` inside a revision (``todo_data.revision.steps``), ``{old: new}``: ``ALTER INDEX ...
+        RENAME TO`` by default."""
+        quote = operations.get_context().dialect.identifier_preparer.quote
+        for old, new in names.items():
+            operations.execute(f"ALTER INDEX {quote(old)} RENAME TO {quote(new)}")
+
     # --- the data impact: reads of the target before a migration runs ----------------------------------------------
 
     def measuring(self, connection: Connection, timeout_seconds: float) -> contextlib.AbstractContextManager[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.operations import MigrateOperation, ops
 
 from todo_data.revision.defaults import BackfillOp, SetNotNullOp
+from todo_data.revision.tables import RenameConstraintsOp, RenameIndexesOp
 
 
 def _column_text(column: object) -> str:
@@ -34,6 +35,8 @@ def _one(op: MigrateOperation) -> str:
         return f"backfill {op.column} with {op.value!r} where NULL"
     if isinstance(op, SetNotNullOp):
         return f"set {op.column} NOT NULL"
+    if isinstance(op, ops.RenameTableOp):
+        return f"rename table {op.table_name} to {op.new_table_name}"
     for kind, label in ((ops.CreateTableOp, "create table"), (ops.DropTableOp, "drop table")):
         if isinstance(op, kind):
             return f"{label} {op.table_name}"
@@ -50,6 +53,10 @@ def describe_ops(container: ops.OpContainer) -> list[str]:
         if isinstance(op, ops.ModifyTableOps):
             lines.extend(f"{op.table_name}: {_one(item)}" for item in op.ops)
         else:
+            if isinstance(op, RenameConstraintsOp | RenameIndexesOp):
+                kind = "constraint" if isinstance(op, RenameConstraintsOp) else "index"
+                lines.extend(f"{op.table}: rename {kind} {old} to {new}" for old, new in op.names.items())
+                continue
             table = getattr(op, "table", None) if isinstance(op, BackfillOp | SetNotNullOp) else None
             lines.append(f"{table}: {_one(op)}" if table else _one(op))
     return lines

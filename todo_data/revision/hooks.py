@@ -13,13 +13,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
 from todo_data.errors import TodoDataError
-from todo_data.revision import defaults, renames
+from todo_data.revision import defaults, renames, tables
 from todo_data.revision.describe import describe_ops
 from todo_data.revision.ids import next_revision_id, require_one_head
 
@@ -74,6 +75,15 @@ def _asker(context: MigrationContext) -> renames.Ask | None:
     return renames.terminal_asker()
 
 
+def _table_candidates(context: MigrationContext, script: ops.MigrationScript) -> list[tables.TableRenameCandidate]:
+    """Tables the compared database holds and the models lost, each beside a new model table with its columns."""
+    if context.connection is None:
+        return []
+    metadata = context.opts.get("target_metadata")
+    model_tables = set(metadata.tables) if metadata is not None else set()
+    return tables.candidates(script.upgrade_ops, sa.inspect(context.connection), model_tables)
+
+
 def process_revision_directives(context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]) -> None:
     """Alembic's hook (``context.configure(process_revision_directives=...)``)."""
     try:
@@ -100,8 +110,10 @@ def _process(context: MigrationContext, directives: list[ops.MigrationScript]) -
         if _plain_alembic(context):
             log.warning("No changes in models; nothing written.")
         return
-    chosen, warnings = renames.choose(renames.candidates(script.upgrade_ops), _answers(context), _asker(context))
+    found = [*_table_candidates(context, script), *renames.candidates(script.upgrade_ops)]
+    chosen, warnings = renames.choose(found, _answers(context), _asker(context))
     renames.apply(script, chosen, context.dialect)
+    tables.apply(script, [candidate for candidate in chosen if isinstance(candidate, tables.TableRenameCandidate)])
     findings.renames = {candidate.source: candidate.target for candidate in chosen}
     findings.not_null = defaults.apply(script)
     findings.warnings = [*warnings, *(item.describe() for item in findings.not_null if item.how == "needs_value")]

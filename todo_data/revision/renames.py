@@ -1,5 +1,6 @@
 """Renamed columns: a column one table loses and one of a compatible type it gains is asked about, answered, and
-rendered as ``alter_column(new_column_name=...)`` both ways, so the stored values are kept.
+rendered as ``alter_column(new_column_name=...)`` both ways, so the stored values are kept. Renamed tables are found by
+:mod:`todo_data.revision.tables` and answered here, the same way (``--rename task=todo``).
 
 Django's ``makemigrations`` asks the same question ("Was task.description renamed to task.notes?"); here the answer
 can also be given without a terminal (``--rename task.description=task.notes``), and is recorded in the revision.
@@ -10,13 +11,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Union
 
 import sqlalchemy as sa
 from alembic.operations import ops
 
 from todo_data.errors import ConfigurationError
+from todo_data.revision.tables import TableRenameCandidate
 
-Ask = Callable[["RenameCandidate"], bool]
+Candidate = Union["RenameCandidate", TableRenameCandidate]
+Ask = Callable[[Candidate], bool]
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,18 @@ class RenameCandidate:
 
 
 def parse_renames(values: list[str] | None) -> dict[str, str]:
-    """``["task.description=task.notes"]`` as ``{"task.description": "task.notes"}``; a bad one is one line of advice."""
+    """``["task.description=task.notes", "task=todo"]`` as ``{"task.description": "task.notes", "task": "todo"}``: a column
+    within one table, or a table; a bad one is one line of advice."""
     answers: dict[str, str] = {}
     for value in values or []:
         old, _, new = value.partition("=")
         parts_old, parts_new = old.strip().split("."), new.strip().split(".")
-        if len(parts_old) != 2 or len(parts_new) != 2 or not all([*parts_old, *parts_new]) or parts_old[0] != parts_new[0]:
+        table = len(parts_old) == len(parts_new) == 1 and all([*parts_old, *parts_new])
+        column = len(parts_old) == len(parts_new) == 2 and all([*parts_old, *parts_new]) and parts_old[0] == parts_new[0]
+        if not (table or column):
             raise ConfigurationError(
-                f"--rename takes TABLE.OLD=TABLE.NEW within one table, e.g. --rename task.description=task.notes; got {value!r}."
+                "--rename takes TABLE.OLD=TABLE.NEW for a column within one table (--rename task.description=task.notes) "
+                f"or OLD=NEW for a table (--rename task=todo); got {value!r}."
             )
         answers[old.strip()] = new.strip()
     return answers
@@ -97,16 +105,18 @@ def candidates(upgrade_ops: ops.UpgradeOps) -> list[RenameCandidate]:
     return found
 
 
-def choose(found: list[RenameCandidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[RenameCandidate], list[str]]:
+def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[Candidate], list[str]]:
     """The renames to make (from ``answers``, else asked) and a warning for each pair nobody answered."""
-    chosen: list[RenameCandidate] = []
+    chosen: list[Candidate] = []
     warnings: list[str] = []
     known = {(candidate.source, candidate.target) for candidate in found}
     for source, target in answers.items():
         if (source, target) not in known:
-            offered = ", ".join(f"{c.source}={c.target}" for c in found) or "none: no table lost and gained a column of one type"
+            offered = ", ".join(f"{c.source}={c.target}" for c in found) or (
+                "none: no table lost and gained a column of one type, and no new table has the columns of one the models lost"
+            )
             raise ConfigurationError(
-                f"--rename {source}={target} matches no dropped and added column pair of the models; the pairs are: {offered}."
+                f"--rename {source}={target} matches no dropped and added column or table of the models; the pairs are: {offered}."
             )
     used: set[str] = set()
     for candidate in found:
@@ -158,8 +168,10 @@ def _replace(container: ops.OpContainer, table: str, dropped_name: str, added_na
         return
 
 
-def apply(script: ops.MigrationScript, chosen: list[RenameCandidate], dialect: sa.Dialect) -> None:
-    """Rewrite the script's upgrade and downgrade: each chosen pair becomes a rename, forward and back."""
+def apply(script: ops.MigrationScript, chosen: list[Candidate], dialect: sa.Dialect) -> None:
+    """Rewrite the script's upgrade and downgrade: each chosen column pair becomes a rename, forward and back."""
     for candidate in chosen:
+        if not isinstance(candidate, RenameCandidate):
+            continue
         _replace(script.upgrade_ops, candidate.table, candidate.old, candidate.new, dialect)
         _replace(script.downgrade_ops, candidate.table, candidate.new, candidate.old, dialect)

@@ -1,4 +1,6 @@
-"""What revisions written by ``todo-data db revision`` call at run time for a new NOT NULL column on a populated table.
+"""What revisions written by ``todo-data db revision`` call at run time: for a new NOT NULL column on a populated table
+(``backfill``, ``set_not_null``), and for the naming convention's names after ``op.rename_table`` (``rename_constraints``,
+``rename_indexes``).
 
 Each step asks the backend of the database being migrated (``Backend.backfill``, ``Backend.set_not_null``): SQLite
 rebuilds the table in batch mode; PostgreSQL backfills in batches and sets NOT NULL behind a validated CHECK, so no
@@ -45,3 +47,13 @@ def set_not_null(table: str, column: str) -> None:
         recorder.set_not_null(table, column)
         return
     _backend().set_not_null(op, table, column)
+
+
+def rename_constraints(table: str, names: dict[str, str]) -> None:
+    """Rename ``table``'s constraints (primary key, unique, foreign key, check), ``{old: new}``."""
+    _backend().rename_constraints(op, table, names)
+
+
+def rename_indexes(table: str, names: dict[str, str]) -> None:
+    """Rename ``table``'s indexes, ``{old: new}``."""
+    _backend().rename_indexes(op, table, names)

@@ -98,6 +98,16 @@ class SqliteBackend(Backend):
         with operations.batch_alter_table(table) as batch:
             batch.alter_column(column, nullable=False)
 
+    def rename_constraints(self, operations: Any, table: str, names: dict[str, str]) -> None:
+        from todo_data.backends.sqlite.renames import rename_constraints
+
+        rename_constraints(operations, table, names)
+
+    def rename_indexes(self, operations: Any, table: str, names: dict[str, str]) -> None:
+        from todo_data.backends.sqlite.renames import rename_indexes
+
+        rename_indexes(operations, table, names)
+
     def row_counts(self, connection: Connection, tables: set[str], exact_below: int) -> dict[str, int]:
         import sqlalchemy as sa
 
