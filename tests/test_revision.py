@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import table_snapshot
+from conftest import require_pg, table_snapshot
 from sqlalchemy.engine import URL
 
 from todo_data.sample import load_sample
@@ -462,3 +462,47 @@ def test_a_not_null_column_without_a_default_is_refused_until_given_a_value(tmp_
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.splitlines()[-1].startswith("todo-data: error: ") and 'backfill("task", "size", None)' in refused.stderr
     assert "current: 004" in run(copy, "db", "current", "--database-url", database).stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_rename_steps_rename_constraints_and_indexes_and_keep_the_rows(backend: str, make_database) -> None:
+    """``rename_constraints`` / ``rename_indexes`` as a revision runs them, on a table with an expression index too."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from todo_data.db import build_engine
+    from todo_data.revision.steps import rename_constraints, rename_indexes
+
+    if backend == "postgresql":
+        require_pg()
+    url = make_database(backend)
+    engine = build_engine(url, for_migrations=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "CREATE TABLE todo (id INTEGER NOT NULL, title VARCHAR(20), CONSTRAINT pk_task PRIMARY KEY (id), "
+                    "CONSTRAINT uq_task_title UNIQUE (title), CONSTRAINT ck_task_short CHECK (length(title) < 10))"
+                )
+            )
+            connection.execute(sa.text("CREATE INDEX ix_task_lower_title ON todo (lower(title))"))
+            connection.execute(sa.text("CREATE INDEX ix_task_title_id ON todo (title, id)"))
+            connection.execute(sa.text("INSERT INTO todo (id, title) VALUES (1, 'a'), (2, 'b'), (3, NULL)"))
+        with engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            rename_constraints("todo", {"pk_task": "pk_todo", "uq_task_title": "uq_todo_title", "ck_task_short": "ck_todo_short"})
+            rename_indexes("todo", {"ix_task_title_id": "ix_todo_title_id"})
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            assert inspector.get_pk_constraint("todo")["name"] == "pk_todo"
+            assert {item["name"] for item in inspector.get_unique_constraints("todo")} == {"uq_todo_title"}
+            assert {item["name"] for item in inspector.get_check_constraints("todo")} == {"ck_todo_short"}
+            listed = (
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'todo' AND sql IS NOT NULL"
+                if backend == "sqlite"
+                else "SELECT indexname FROM pg_indexes WHERE tablename = 'todo' AND indexname NOT IN ('pk_todo', 'uq_todo_title')"
+            )
+            assert set(connection.execute(sa.text(listed)).scalars()) == {"ix_task_lower_title", "ix_todo_title_id"}
+            rows = connection.execute(sa.text("SELECT id, title FROM todo ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, "a"), (2, "b"), (3, None)]

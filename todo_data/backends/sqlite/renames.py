@@ -8,6 +8,7 @@ index is dropped and made again from its own stored ``CREATE INDEX`` under the n
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,9 @@ def rename_constraints(operations: Any, table: str, names: dict[str, str]) -> No
     """Rebuild ``table`` with its constraints ``{old: new}`` renamed, every row copied; ``operations`` is Alembic's ``op``."""
     if operations.get_context().as_sql:
         return  # offline SQL cannot reflect the table; the names are all that changes
-    definition = sa.Table(table, sa.MetaData(), autoload_with=operations.get_bind())
+    with warnings.catch_warnings():  # an expression's index is made again from its SQL below
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
+        definition = sa.Table(table, sa.MetaData(), autoload_with=operations.get_bind())
     missing = set(names)
     for constraint in definition.constraints:
         if constraint.name in names:
@@ -27,8 +30,20 @@ def rename_constraints(operations: Any, table: str, names: dict[str, str]) -> No
             constraint.name = names[str(constraint.name)]
     if missing:
         raise MigrationError(f"{table} has no constraint named {', '.join(sorted(missing))} to rename.")
+    bind = operations.get_bind()
+    stored = _index_definitions(bind, table)  # reflection misses some (an expression's): made again from their SQL
     with operations.batch_alter_table(table, copy_from=definition, recreate="always"):
         pass
+    for name, sql in stored.items():
+        if name not in _index_definitions(bind, table):
+            operations.execute(sql)
+
+
+def _index_definitions(bind: Any, table: str) -> dict[str, str]:
+    rows = bind.execute(
+        sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL"), {"table": table}
+    )
+    return {name: sql for name, sql in rows}
 
 
 def rename_indexes(operations: Any, table: str, names: dict[str, str]) -> None:
