@@ -189,6 +189,10 @@ def test_a_missing_database_is_one_usage_line(tmp_path: Path, shell: Any, monkey
 
 
 def test_06_sql_runs_under_papermill(sampled: URL, tmp_path: Path) -> None:
+    engine = sa.create_engine(sampled, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:  # an open task whose priority is the empty string: a blank row would read as missing
+        connection.execute(sa.text("UPDATE task SET priority = '' WHERE id = (SELECT min(id) FROM task WHERE NOT completed)"))
+    engine.dispose()
     result = reports.run_report("06-sql", output_dir=tmp_path, database_url=sampled)
 
     assert result.ok, result.error
@@ -197,4 +201,5 @@ def test_06_sql_runs_under_papermill(sampled: URL, tmp_path: Path) -> None:
     assert [output for output in tables if output.output_type == "error"] == []
     frames = [output for output in tables if output.output_type == "execute_result" and "text/html" in output.data]
     assert len(frames) == 3, "three questions, three DataFrames"
+    assert "(empty)" in frames[1].data["text/html"], "open tasks by age and priority name the empty-string priority"
     assert any(output.get("data", {}).get("image/png") for cell in executed.cells for output in cell.get("outputs", [])), "%sqlplot drew"
