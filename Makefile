@@ -48,4 +48,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data reports
+	rm -rf $(VENV) data reports exports

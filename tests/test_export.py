@@ -301,3 +301,14 @@ def test_the_command_prints_each_file_and_an_unwritable_folder_is_one_line(tmp_p
     lines = [line for line in failed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("todo-data: error: Cannot write to "), failed.stderr
     assert "--output-dir" in lines[0] and "Traceback" not in failed.stderr and not failed.stdout
+
+
+def test_what_make_demo_and_export_write_by_default_stays_out_of_git() -> None:
+    """A new user's ./exports (todo-data export's default), ./data and ./reports never show as changes to commit."""
+    root = Path(__file__).resolve().parent.parent
+    if subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True, check=False).returncode:
+        pytest.skip("not a git checkout")
+    written = ["exports/tasks.parquet", "exports/users.csv", "data/todo.db", "reports/04-task-report.html"]
+    result = subprocess.run(["git", "check-ignore", *written], cwd=root, capture_output=True, text=True, check=False)
+    assert result.stdout.split() == written, result.stderr
+    assert "exports" in (root / "Makefile").read_text().split("\nclean:", 1)[1], "make clean removes ./exports too"
