@@ -1,6 +1,8 @@
 # Two commands on a fresh machine with only python3: `make demo` and `make test`. Both are idempotent.
 PYTHON ?= python3
 VENV ?= .venv
+# test: pytest-xdist workers, one test file per worker (module fixtures such as a standby cluster start once)
+TEST_WORKERS ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -37,7 +39,7 @@ endif
 ## test: lint, no model change without its revision, then the whole suite (PostgreSQL tests skip with a reason where no server answers)
 test: install lint
 	$(BIN)/todo-data db revision --check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## screenshots: the README's pictures (docs/img/), made by the browser tests
 screenshots: install
