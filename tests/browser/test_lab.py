@@ -68,6 +68,17 @@ def test_notebook_runs_all_in_jupyterlab(name: str, lab: Any, lab_database: URL,
     assert "revision" in run_header and "generated" in run_header, run_header
     assert f"({lab_database.get_backend_name()})" in run_header, f"the notebook read another database: {run_header}"
     assert watched.external_requests == [], watched.external_requests
+    if name == "06-sql":
+        assert sql_cells_answered(panel) == [True, True, True], f"each %%sql question shows its rows; screenshot: {shot}"
+
+
+def sql_cells_answered(panel: Any) -> list[bool]:
+    """For each executed ``%%sql`` cell: whether its output shows a table with rows."""
+    return panel.locator(".jp-CodeCell").evaluate_all(
+        """cells => cells
+            .filter(cell => /^%%sql(?![^\\n]*--no-execute)/.test(cell.querySelector('.jp-InputArea-editor').innerText.trim()))
+            .map(cell => [...cell.querySelectorAll('.jp-OutputArea-output table tbody tr')].length > 0)"""
+    )
 
 
 def test_schema_diagram_and_figure_render(lab: Any, watched: Any, screenshot: Any) -> None:
