@@ -373,6 +373,7 @@ def test_a_renamed_table_keeps_its_rows_both_ways(tmp_path: Path, head_url: URL,
     url = head_url.render_as_string(hide_password=False)
     upgraded = run(copy, "db", "upgrade", "--database-url", url)
     assert upgraded.returncode == 0, upgraded.stderr
+    assert f"{old} {len(stored)} -> -" in upgraded.stdout and f"{new} - -> {len(stored)}" in upgraded.stdout, upgraded.stdout
     assert table_snapshot(head_url, new) == stored
     checked = run(copy, "db", "check", "--database-url", url)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -222,11 +222,10 @@ def _table_names(connection: Connection) -> set[str]:
 
 
 def row_counts(connection: Connection) -> dict[str, int]:
-    """Rows per application table present in the database."""
+    """Rows per application table present in the database: the chain's and the models' (a renamed table under its new name)."""
     present = _table_names(connection)
-    counts = {
-        table: int(connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()) for table in APP_TABLES if table in present
-    }
+    tables = sorted((set(APP_TABLES) | set(metadata.tables)) & present)
+    counts = {table: int(connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()) for table in tables}
     if connection.in_transaction():
         connection.rollback()
     return counts
