@@ -286,10 +286,10 @@ def render_scale(results: dict[str, Any]) -> str:
         "### Goals: time no faster than the rows, peak memory flat and under 500 MB",
         "",
     ]
-    told: list[str] = []
+    told: dict[str, str] = {}
     for what, why in misses:
-        lines.append(f"- {what} {why if why not in told else 'Cause: as above.'}")
-        told.append(why)
+        lines.append(f"- {what} {why if why not in told else f'Cause: as for {told[why]} above.'}")
+        told.setdefault(why, what.split(":")[0].strip("* ") + (" (memory)" if "memory not flat" in what else " (time)"))
     if not misses:
         lines.append("Every step meets both goals.")
     lines += ["", "### Canonical queries by size", ""]
