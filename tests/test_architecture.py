@@ -169,3 +169,19 @@ def test_a_backends_module_imports_first_in_a_fresh_interpreter(module: str) -> 
     """``Backend.tracing()`` imports its trace module before anything imported ``todo_data.trace`` (a round trip does)."""
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_command_line_and_the_report_runner_start_without_pandas() -> None:
+    """``todo-data`` (and the process that waits on a report's kernel) loads pandas and matplotlib only where a command
+    needs them: their memory counts beside the kernel's in a report's peak (docs/benchmarks.md)."""
+    code = "import sys, todo_data.cli, todo_data.reports; print(sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_every_public_name_loads_on_first_use() -> None:
+    code = "import todo_data; print(sum(getattr(todo_data, name) is not None for name in todo_data.__all__), len(todo_data.__all__))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    loaded, names = result.stdout.split()
+    assert loaded == names

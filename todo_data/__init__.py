@@ -3,41 +3,65 @@
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from todo_data import migrations
-from todo_data.db import (
-    dispose_engines,
-    get_async_engine,
-    get_async_session,
-    get_engine,
-    get_session,
-    loop_async_engine,
-    resolve_url,
-    run_async,
-    session_scope,
-)
-from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
-from todo_data.indexes import IndexReport, index_report
-from todo_data.inspect import Schema, drift, er_diagram, read_schema
-from todo_data.models import Task, TaskRelationship, User, metadata
-from todo_data.schemas import TaskCreate, TaskPublic, TasksPublic, TaskUpdate, UserCreate, UserPublic
-from todo_data.settings import Settings, get_settings, mask_url
-from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_report
-
 if TYPE_CHECKING:
-    from todo_data import figures
+    from todo_data import figures, migrations
+    from todo_data.db import (
+        dispose_engines,
+        get_async_engine,
+        get_async_session,
+        get_engine,
+        get_session,
+        loop_async_engine,
+        resolve_url,
+        run_async,
+        session_scope,
+    )
     from todo_data.display import table
+    from todo_data.errors import ConfigurationError, ConnectionFailed, MigrationError, QueryError, TodoDataError
     from todo_data.explorer import Explorer
     from todo_data.frames import count_tasks, read_frame, tasks_frame, weekly_tasks
     from todo_data.impact import findings_frame as impact_frame
     from todo_data.impact import impact as data_impact
+    from todo_data.indexes import IndexReport, index_report
+    from todo_data.inspect import Schema, drift, er_diagram, read_schema
+    from todo_data.models import Task, TaskRelationship, User, metadata
     from todo_data.reports import ReportResult, check_parameters, run_info, run_report, run_reports, setup_notebook
     from todo_data.roundtrip import round_trip
     from todo_data.sample import load_sample
+    from todo_data.schemas import TaskCreate, TaskPublic, TasksPublic, TaskUpdate, UserCreate, UserPublic
+    from todo_data.settings import Settings, get_settings, mask_url
+    from todo_data.tasks import DependencyGraph, Summary, TaskReport, summary, task_report
     from todo_data.trace import TraceReport
     from todo_data.trace import trace as trace_migrations
 
-# Loaded on first use: matplotlib, ipywidgets, Arrow and nbconvert would slow every `todo-data` command.
+# Everything is loaded on first use: pandas, SQLModel, matplotlib and nbconvert would slow, and weigh on, every `todo-data`
+# command (the process that waits for a report's kernel among them).
 _LAZY = {
+    "migrations": ("todo_data.migrations", None),
+    **{
+        name: ("todo_data.db", name)
+        for name in (
+            "dispose_engines",
+            "get_async_engine",
+            "get_async_session",
+            "get_engine",
+            "get_session",
+            "loop_async_engine",
+            "resolve_url",
+            "run_async",
+            "session_scope",
+        )
+    },
+    **{
+        name: ("todo_data.errors", name)
+        for name in ("ConfigurationError", "ConnectionFailed", "MigrationError", "QueryError", "TodoDataError")
+    },
+    **{name: ("todo_data.indexes", name) for name in ("IndexReport", "index_report")},
+    **{name: ("todo_data.inspect", name) for name in ("Schema", "drift", "er_diagram", "read_schema")},
+    **{name: ("todo_data.models", name) for name in ("Task", "TaskRelationship", "User", "metadata")},
+    **{name: ("todo_data.schemas", name) for name in ("TaskCreate", "TaskPublic", "TasksPublic", "TaskUpdate", "UserCreate", "UserPublic")},
+    **{name: ("todo_data.settings", name) for name in ("Settings", "get_settings", "mask_url")},
+    **{name: ("todo_data.tasks", name) for name in ("DependencyGraph", "Summary", "TaskReport", "summary", "task_report")},
     "figures": ("todo_data.figures", None),
     "table": ("todo_data.display", "table"),
     "Explorer": ("todo_data.explorer", "Explorer"),

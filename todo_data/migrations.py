@@ -19,9 +19,8 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -40,6 +39,9 @@ from todo_data.models import metadata
 from todo_data.resources import shipped_path
 from todo_data.settings import SUPPORTED_BACKENDS, backend_of, get_settings, mask_text, mask_url
 from todo_data.standby import require_primary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,8 @@ class MigrationResult:
     def row_counts(self) -> pd.DataFrame:
         """Rows per table before and after, with the change: a migration should lose none."""
         tables = sorted(set(self.rows_before) | set(self.rows_after))
+        import pandas as pd
+
         frame = pd.DataFrame(
             {
                 "table": tables,
@@ -259,6 +263,8 @@ def history_frame(database_url: str | URL | None = None) -> pd.DataFrame:
     current = status(database_url).current
     revisions = history()
     applied_upto = max((i for i, info in enumerate(revisions) if info.revision in current), default=-1)
+    import pandas as pd
+
     return pd.DataFrame(
         [
             {
@@ -670,4 +676,6 @@ def lint(pending: list[PendingRevision]) -> pd.DataFrame:
                         "excused": finding.get("rule_name") in excused,
                     }
                 )
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=LINT_COLUMNS)
