@@ -71,7 +71,9 @@ CAUSES: dict[tuple[str, str], str] = {
         "created_at` and `user_id, completed, created_at`) took 40 s and 54 s against 4.5 s for `created_at` alone, and the "
         "COMMIT 18 s. A 256 MB `PRAGMA cache_size` on the loader's connection took that 2M load from 180 s to 119 s in one pair "
         "of runs on the busy machine (composite indexes 27 s and 24 s, COMMIT 9 s); it is not landed, because one noisy pair at "
-        "2M does not show that it straightens the growth to 10M, and the composite index builds stay the slowest part either way."
+        "2M does not show that it straightens the growth to 10M, and the composite index builds stay the slowest part either way. "
+        "On a quiet machine the same load grows as rows^1.14 to 1.21 and the larger cache did not help (see *The SQLite load "
+        "from 1M to 10M tasks on a quiet machine*)."
     ),
     ("04-task-report", "memory"): REPORT_MEMORY,
     ("03-index-usage", "memory"): REPORT_MEMORY,
