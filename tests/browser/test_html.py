@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -224,15 +224,22 @@ def _grid_column(grid: Any, column: str) -> list[str]:
     return grid.evaluate(GRID_COLUMN_JS, column)
 
 
-def _sort_by(grid: Any, column: str) -> None:
-    """Click ``column``'s header and give the grid up to 30 s to show the column in another order: reading the rows at
-    once can catch the previous order on a busy machine (the assertions that follow judge the new one)."""
+def _wait_for_column(grid: Any, column: str, holds: Callable[[list[str]], bool], what: str, timeout: float = 30) -> list[str]:
+    """``column``'s cells once ``holds`` them, within ``timeout`` s: the grid redraws after a click or a keystroke,
+    and reading it at once can catch what it showed before on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not holds(cells := _grid_column(grid, column)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert holds(cells), f"the grid's {column!r} column did not {what} within {timeout:g} s: {cells}"
+    return cells
+
+
+def _sort_by(grid: Any, column: str) -> list[str]:
+    """Click ``column``'s header and return the column once the grid shows it in another order."""
     headers = [text.strip() for text in grid.locator("thead th").all_inner_texts()]
     before = _grid_column(grid, column)
     grid.locator("thead th").nth(headers.index(column)).click()
-    deadline = time.monotonic() + 30
-    while _grid_column(grid, column) == before and time.monotonic() < deadline:
-        time.sleep(0.1)
+    return _wait_for_column(grid, column, lambda cells: cells != before, "change order after its header was clicked")
 
 
 def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: Any, screenshot: Any) -> None:
@@ -247,21 +254,14 @@ def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: A
     assert len(ids) == 25 and ids[0] == max(ids), "the newest task (the long title) first, as the query ordered them"
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", text) for text in _grid_column(grid, "created_at"))
 
-    _sort_by(grid, "id")
-    assert [int(text) for text in _grid_column(grid, "id")] == sorted(ids)
-    _sort_by(grid, "id")
-    assert [int(text) for text in _grid_column(grid, "id")] == sorted(ids, reverse=True)
-    _sort_by(grid, "email")
-    emails = _grid_column(grid, "email")
+    assert [int(text) for text in _sort_by(grid, "id")] == sorted(ids)
+    assert [int(text) for text in _sort_by(grid, "id")] == sorted(ids, reverse=True)
+    emails = _sort_by(grid, "email")
     assert emails == sorted(emails, key=str.lower)
 
     wanted = emails[-1]
     page.locator(".dt-search input").first.fill(wanted)
-    deadline = time.monotonic() + 30  # the grid filters as it is typed into; give a busy machine time to redraw
-    while set(_grid_column(grid, "email")) != {wanted} and time.monotonic() < deadline:
-        time.sleep(0.1)
-    found = _grid_column(grid, "email")
-    assert found and set(found) == {wanted}, found
+    _wait_for_column(grid, "email", lambda cells: set(cells) == {wanted}, f"show only {wanted!r}")
     assert page.locator(".dt-info").first.inner_text().endswith("(filtered from 25 total entries)")
     assert page.locator("button.buttons-csv").count() == 1, "the grid saves what it shows as CSV"
     assert watched.problems() == []
@@ -273,10 +273,8 @@ def test_the_task_reports_user_grid_sorts_counts_by_value(reports: Path, watched
     page = open_report(watched, reports / "04-task-report.html")
     grid = page.locator("table.dataTable").filter(has=page.locator("th", has_text="completion_rate")).first
     grid.locator("tbody tr").first.wait_for(timeout=30_000)
-    _sort_by(grid, "open")
-    counts = [int(text.replace(",", "")) for text in _grid_column(grid, "open")]
+    counts = [int(text.replace(",", "")) for text in _sort_by(grid, "open")]
     assert counts == sorted(counts) and counts[0] < counts[-1]
-    _sort_by(grid, "completion_rate")
-    rates = [float(text.rstrip("%")) for text in _grid_column(grid, "completion_rate") if text != "—"]
+    rates = [float(text.rstrip("%")) for text in _sort_by(grid, "completion_rate") if text != "—"]
     assert rates == sorted(rates)
     assert watched.problems() == []
