@@ -371,6 +371,9 @@ def test_a_renamed_table_keeps_its_rows_both_ways(tmp_path: Path, head_url: URL,
     assert f'"pk_{old}": "pk_{new}"' in text
 
     url = head_url.render_as_string(hide_password=False)
+    planned = run(copy, "db", "plan", "--database-url", url)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "not-measured" not in planned.stdout and "not measured" not in planned.stdout, planned.stdout  # renames touch no value
     upgraded = run(copy, "db", "upgrade", "--database-url", url)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"{old} {len(stored)} -> -" in upgraded.stdout and f"{new} - -> {len(stored)}" in upgraded.stdout, upgraded.stdout

@@ -113,6 +113,10 @@ class RecordingImpl(DefaultImpl):
         """``set_not_null(table, column)``: the column becomes NOT NULL, in whatever shape the backend runs it."""
         self._keep("set_not_null", table, column)
 
+    def rename_names(self, kind: str, table: str, names: dict[str, str]) -> None:
+        """``rename_constraints`` / ``rename_indexes`` (``kind``): new names for ``table``'s constraints or indexes, no data touched."""
+        self._keep(kind, table, names=dict(names))
+
 
 def recording(context: MigrationContext) -> RecordingImpl | None:
     """The recorder of ``context`` when a revision runs only to be recorded, else None (a real or offline-SQL run)."""

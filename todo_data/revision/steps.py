@@ -51,9 +51,17 @@ def set_not_null(table: str, column: str) -> None:
 
 def rename_constraints(table: str, names: dict[str, str]) -> None:
     """Rename ``table``'s constraints (primary key, unique, foreign key, check), ``{old: new}``."""
+    recorder = recording(op.get_context())
+    if recorder is not None:  # a rename touches no stored value: recorded as what it is, not as SQL the impact cannot read
+        recorder.rename_names("rename_constraints", table, names)
+        return
     _backend().rename_constraints(op, table, names)
 
 
 def rename_indexes(table: str, names: dict[str, str]) -> None:
     """Rename ``table``'s indexes, ``{old: new}``."""
+    recorder = recording(op.get_context())
+    if recorder is not None:
+        recorder.rename_names("rename_indexes", table, names)
+        return
     _backend().rename_indexes(op, table, names)
