@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,7 +19,7 @@ import sqlalchemy as sa
 from conftest import canonical_workload, fill_seed_database, run_sql, run_workload
 from sqlalchemy.engine import URL
 
-from todo_data import dispose_engines, indexes
+from todo_data import dispose_engines, indexes, reports
 from todo_data.db import get_engine
 from todo_data.errors import ConfigurationError, ConnectionFailed
 from todo_data.indexes import (
@@ -30,6 +33,7 @@ from todo_data.indexes import (
     findings_frame,
     index_report,
 )
+from todo_data.indexes.report import absent_sections_note
 from todo_data.migrations import upgrade
 from todo_data.sample import load_sample
 
@@ -83,6 +87,11 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
         assert found["scans"].isna().all() and report.stats_since is None
         assert report.cache_hit == {"index": None, "table": None}
         assert report.top_queries is None and report.what_if is None
+        # neither section can exist here: the report has none, and one note says which and why
+        assert not report.statement_statistics and not report.hypothetical_indexes
+        assert report.notes[-1] == (
+            "The sections on top queries (pg_stat_statements) and what-if indexes (HypoPG) are left out: they apply to PostgreSQL only."
+        )
     else:
         # Generic plans compare parameters with $1, and here sort or scan no more than the custom plans do.
         generic = plans[parameterised]
@@ -93,6 +102,8 @@ def test_healthy_head_reports_no_structural_problem(head_url: URL) -> None:
         assert found.loc["pk_task", "primary"] and found.loc["uq_users_email", "unique"]
         assert report.what_if is None and any("CREATE EXTENSION hypopg" in note for note in report.notes)
         assert report.top_queries is None and any("CREATE EXTENSION pg_stat_statements" in note for note in report.notes)
+        assert report.statement_statistics and report.hypothetical_indexes  # the sections stay, saying how to fill them
+        assert not any("left out" in note for note in report.notes)
 
 
 def test_planted_duplicates_prefixes_and_unindexed_foreign_keys_are_found_and_the_fixes_run(head_url: URL) -> None:
@@ -628,6 +639,41 @@ def test_index_report_shows_other_applications_tables_in_a_section_of_their_own(
     assert "session(userId) -&gt; user(id) has no index" in theirs
     assert "Their findings are for their owners" in theirs and "account, session, user, verification" in theirs
     assert "session(userId)" not in ours and "Their findings are for their owners" not in ours
+
+
+def test_index_report_has_only_the_sections_its_backend_can_have(head_url: URL, tmp_path: Path) -> None:
+    """03-index-usage on SQLite leaves out the pg_stat_statements and HypoPG sections (a note says so) and the generic
+    plans' explanation, and numbers its contents on in order; on PostgreSQL they stay."""
+    load_sample(head_url, users=5, tasks=60, seed=3)
+    result = reports.run_report("03-index-usage", output_dir=tmp_path, database_url=head_url)
+    assert result.ok, result.error
+    html = result.html.read_text()
+    nav = re.search(r'<nav class="todo-toc".*?</nav>', html, re.S)
+    assert nav is not None
+    contents = re.findall(r'<span class="todo-toc-number">([\d.]+)</span> ([^<]+)</a>', nav.group(0))
+    headings = re.findall(r'<h2 id="[^"]+">([^<]+)<a class="anchor-link"', html)
+    common = ["Findings", "Tables the kit does not manage", "Canonical queries and their plans", "Indexes", "Tables"]
+    postgres_only = ["Top queries (pg_stat_statements)", "What-if indexes (HypoPG)"]
+    left_out = "The sections on top queries (pg_stat_statements) and what-if indexes (HypoPG) are left out"
+    expected = common if head_url.get_backend_name() == "sqlite" else common + postgres_only
+    assert contents == [(str(number), title) for number, title in enumerate(expected, start=1)]
+    assert headings == expected
+    if head_url.get_backend_name() == "sqlite":
+        assert left_out in html and "Not available" not in html and "generic_" not in html
+    else:
+        assert left_out not in html and html.count("Not available: see the notes above.") == 2
+        assert "The <code>generic_*</code> columns show the plan" in html
+
+
+def test_the_left_out_note_names_only_the_sections_a_backend_cannot_have() -> None:
+    def support(statements: bool, hypothetical: bool) -> Any:
+        return SimpleNamespace(statement_statistics=statements, hypothetical_indexes=hypothetical)
+
+    assert absent_sections_note(support(True, True)) is None
+    assert (
+        absent_sections_note(support(True, False)) == "The section on what-if indexes (HypoPG) is left out: it applies to PostgreSQL only."
+    )
+    assert absent_sections_note(support(False, False)).startswith("The sections on top queries (pg_stat_statements) and what-if")
 
 
 def test_a_partitioned_table_is_judged_once_on_its_parent(make_database) -> None:

@@ -16,6 +16,7 @@ from todo_data.db import get_engine, resolve_url, translate_errors
 from todo_data.indexes.plans import plan_queries
 from todo_data.indexes.queries import canonical_parameters
 from todo_data.indexes.rules import CHECKS, cache_hit_rates, suggestions
+from todo_data.indexes.support import IndexSupport
 from todo_data.inspect import UNMANAGED_LABEL
 from todo_data.settings import mask_url
 
@@ -66,6 +67,8 @@ class IndexReport:
     plans: pd.DataFrame
     what_if: pd.DataFrame | None
     unmanaged: tuple[str, ...] = ()  # the tables judged that todo_data does not manage (another application's)
+    statement_statistics: bool = False  # whether this backend can have top queries (a section of its own)
+    hypothetical_indexes: bool = False  # whether this backend can have what-if costs (a section of its own)
 
     def findings_for(self, *, managed: bool) -> pd.DataFrame:
         """The findings on todo_data's tables (with the database-wide ones), or on the tables it does not manage."""
@@ -100,6 +103,25 @@ def unmanaged_note(tables: list[str]) -> str:
         f"Tables sections): {', '.join(tables)}. Their findings are for their owners: the fixes belong in that "
         "application's migrations, so each gives the SQL but no Alembic op, and todo_data's migrations and db check leave "
         "these tables alone."
+    )
+
+
+def absent_sections_note(support: IndexSupport) -> str | None:
+    """Which sections this backend's report leaves out, because they come from extensions it cannot have (None: none)."""
+    absent = [
+        section
+        for section, possible in (
+            ("top queries (pg_stat_statements)", support.statement_statistics),
+            ("what-if indexes (HypoPG)", support.hypothetical_indexes),
+        )
+        if not possible
+    ]
+    if not absent:
+        return None
+    many = len(absent) > 1
+    return (
+        f"The {'sections' if many else 'section'} on {' and '.join(absent)} {'are' if many else 'is'} left out: "
+        f"{'they apply' if many else 'it applies'} to PostgreSQL only."
     )
 
 
@@ -177,6 +199,7 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
             *([standby_note(standby)] if standby else []),
             *plans.notes,
             *what_if_notes,
+            *filter(None, [absent_sections_note(support)]),
         ],
         stats_since=catalog.stats.since if catalog.stats else None,
         indexes=pd.DataFrame(index_rows, columns=INDEX_COLUMNS),
@@ -186,4 +209,6 @@ def index_report(database_url: str | URL | None = None, *, canonical_user_id: st
         plans=plans.frame,
         what_if=what_if,
         unmanaged=tuple(unmanaged),
+        statement_statistics=support.statement_statistics,
+        hypothetical_indexes=support.hypothetical_indexes,
     )

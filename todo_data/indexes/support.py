@@ -38,6 +38,12 @@ class IndexSupport(abc.ABC):
     usage_counters: bool = False
     """Whether the database counts scans per index (PostgreSQL's pg_stat views), so unused indexes can be named."""
 
+    statement_statistics: bool = False
+    """Whether the database can keep statistics per statement (pg_stat_statements), so the report can have top queries."""
+
+    hypothetical_indexes: bool = False
+    """Whether the planner can cost an index that does not exist (HypoPG), so the report can have what-if costs."""
+
     without_primary_key: str = "duplicate rows cannot be prevented, and a row can be found again only by all its values."
     """What a table without a primary key costs here, for the no-primary-key finding's evidence."""
 

@@ -495,6 +495,8 @@ class PostgresIndexes(IndexSupport):
     """PostgreSQL: usage counters, planner costs and statistics, generic plans, pg_stat_statements and HypoPG."""
 
     usage_counters = True
+    statement_statistics = True
+    hypothetical_indexes = True
     # Partitioned tables (as the catalogue names them): PostgreSQL refuses CONCURRENTLY on their indexes, and builds
     # or drops one on every partition (CREATE INDEX ON ONLY and ATTACH PARTITION are the way without a long lock).
     partitioned: frozenset[str] = frozenset()
