@@ -110,6 +110,7 @@ def test_writing_needs_the_explicit_opt_in(sampled: URL, shell: Any, monkeypatch
         shell.run_line_magic("todo_data_sql", "--write")
         shell.run_cell("%sql INSERT INTO users (id, email) VALUES ('cell-user', 'cell@example.com')")
     assert "read-write" in captured.stdout and not captured.stderr, captured.stderr
+    assert "1 rows affected." in _everything(captured), "a write says what it changed"
     assert _count(sampled, "users") == users + 1, "committed at the end of the cell"
 
     with capture_output() as captured:
@@ -188,6 +189,28 @@ def test_a_missing_database_is_one_usage_line(tmp_path: Path, shell: Any, monkey
     assert "UsageError" in text and "does not exist" in text and "Traceback" not in text, text
 
 
+def test_results_come_without_jupysqls_chatter_and_held_notices_show_only_on_failure(sampled: URL, shell: Any) -> None:
+    """No "Running query in 'todo_data'" above a result; %sqlplot's "Removing NULLs" notice is held by notices_held,
+    shown with the error when the plot fails; outside the block JupySQL's notices show as before."""
+    shell.user_ns["sql_magic"] = sql_magic
+    with capture_output() as captured:
+        sql_magic.connect(sampled, shell=shell)
+        shell.run_cell("%sql SELECT count(*) AS n FROM task")
+        shell.run_cell("with sql_magic.notices_held():\n    axes = %sqlplot bar --table task --column priority")
+    shown = _everything(captured)
+    assert "Running query in" not in shown and "rows affected" not in shown and "60" in shown, shown
+    assert "Removing NULLs" not in shown and type(shell.user_ns["axes"]).__name__ == "Axes", shown
+
+    with capture_output() as captured:
+        shell.run_cell("with sql_magic.notices_held():\n    axes = %sqlplot bar --table task --column no_such_column")
+    shown = _everything(captured)
+    assert "Removing NULLs, if there exists any from no_such_column" in shown and "Error" in shown, shown
+
+    with capture_output() as captured:
+        shell.run_cell("%%sql --save open_tasks --no-execute\nSELECT * FROM task WHERE NOT completed")
+    assert "Skipping execution" in _everything(captured), "notices outside the block are JupySQL's as ever"
+
+
 def test_06_sql_runs_under_papermill(sampled: URL, tmp_path: Path) -> None:
     engine = sa.create_engine(sampled, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:  # an open task whose priority is the empty string: a blank row would read as missing
@@ -203,3 +226,6 @@ def test_06_sql_runs_under_papermill(sampled: URL, tmp_path: Path) -> None:
     assert len(frames) == 3, "three questions, three DataFrames"
     assert "(empty)" in frames[1].data["text/html"], "open tasks by age and priority name the empty-string priority"
     assert any(output.get("data", {}).get("image/png") for cell in executed.cells for output in cell.get("outputs", [])), "%sqlplot drew"
+    html = result.html.read_text()
+    for chatter in ("Running query in", "Connecting to", "Skipping execution", "Removing NULLs", "rows affected"):
+        assert chatter not in html, f"06-sql.html shows JupySQL's {chatter!r}"

@@ -9,8 +9,10 @@ the URL text, and shows it only by its alias and its masked URL. Results come ba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +51,9 @@ def connect(database_url: str | URL | None = None, *, write: bool = False, shell
 
     magic = shell.magics_manager.registry["SqlMagic"]
     magic.autopandas = True  # results as pandas DataFrames
+    magic.displaycon = False  # no "Running query in 'todo_data'" above each result: there is one connection
+    # "N rows affected." only where a cell can write (psycopg counts a SELECT's rows as affected); JupySQL's default there
+    magic.feedback = 1 if write else 0
     if ALIAS in ConnectionManager.connections:
         ConnectionManager.close_connection_with_descriptor(ALIAS)
     ConnectionManager.set(engine, displaycon=False, alias=ALIAS, config=magic)
@@ -71,6 +76,33 @@ def week_start(column: str) -> str:
     url, _write = _CONNECTED[ALIAS]
     expression = expressions.week_start(sa.literal_column(column))
     return str(expression.compile(dialect=get_engine(url, read_only=True).dialect, compile_kwargs={"literal_binds": True}))
+
+
+@contextlib.contextmanager
+def notices_held(shell: Any = None) -> Iterator[None]:
+    """JupySQL's notices held while the block runs (``%sqlplot``'s "Removing NULLs, ..."): dropped if it succeeds, shown
+    before its error if it fails (JupySQL tells what went wrong in a notice, then raises)."""
+    from IPython.display import display
+    from sql.display import Message
+
+    formatter = (shell or _shell()).display_formatter.ipython_display_formatter
+    held: list[Any] = []
+    previous = formatter.for_type(Message, held.append)
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        _restore(formatter, Message, previous)
+        if failed:
+            display(*held)
+
+
+def _restore(formatter: Any, kind: type, printer: Any) -> None:
+    if printer is None:
+        formatter.type_printers.pop(kind, None)
+    else:
+        formatter.for_type(kind, printer)
 
 
 def _end_transaction() -> None:
