@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -84,6 +85,22 @@ def _table_candidates(context: MigrationContext, script: ops.MigrationScript) ->
     return tables.candidates(script.upgrade_ops, sa.inspect(context.connection), model_tables)
 
 
+def _renames(context: MigrationContext, script: ops.MigrationScript) -> tuple[list[renames.Candidate], list[str]]:
+    """Renamed tables first (asked, then rewritten as renames with their column changes), then renamed columns,
+    those of a renamed table included (``todo.description`` to ``todo.notes`` once ``task`` is ``todo``)."""
+    answers, ask = _answers(context), _asker(context)
+    found_tables = _table_candidates(context, script)
+    renames.require_known(answers, [*found_tables, *renames.candidates(script.upgrade_ops)], tables_only=True)
+    chosen_tables, warnings = renames.choose(found_tables, answers, ask)
+    if chosen_tables:
+        tables.apply(script, chosen_tables, AutogenContext(context))
+    found_columns = renames.candidates(script.upgrade_ops)
+    renames.require_known(answers, [*found_tables, *found_columns])
+    chosen_columns, column_warnings = renames.choose(found_columns, answers, ask)
+    renames.apply(script, chosen_columns, context.dialect)
+    return [*chosen_tables, *chosen_columns], [*warnings, *column_warnings]
+
+
 def process_revision_directives(context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]) -> None:
     """Alembic's hook (``context.configure(process_revision_directives=...)``)."""
     try:
@@ -110,10 +127,7 @@ def _process(context: MigrationContext, directives: list[ops.MigrationScript]) -
         if _plain_alembic(context):
             log.warning("No changes in models; nothing written.")
         return
-    found = [*_table_candidates(context, script), *renames.candidates(script.upgrade_ops)]
-    chosen, warnings = renames.choose(found, _answers(context), _asker(context))
-    renames.apply(script, chosen, context.dialect)
-    tables.apply(script, [candidate for candidate in chosen if isinstance(candidate, tables.TableRenameCandidate)])
+    chosen, warnings = _renames(context, script)
     findings.renames = {candidate.source: candidate.target for candidate in chosen}
     findings.not_null = defaults.apply(script)
     findings.warnings = [*warnings, *(item.describe() for item in findings.not_null if item.how == "needs_value")]

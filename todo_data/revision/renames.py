@@ -105,19 +105,26 @@ def candidates(upgrade_ops: ops.UpgradeOps) -> list[RenameCandidate]:
     return found
 
 
-def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[Candidate], list[str]]:
-    """The renames to make (from ``answers``, else asked) and a warning for each pair nobody answered."""
-    chosen: list[Candidate] = []
-    warnings: list[str] = []
+def require_known(answers: dict[str, str], found: list[Candidate], *, tables_only: bool = False) -> None:
+    """Refuse, in one line listing the pairs there are, an answer that matches no pair found (``tables_only``: check
+    only the table answers, before the column pairs of a renamed table can be known)."""
     known = {(candidate.source, candidate.target) for candidate in found}
     for source, target in answers.items():
+        if tables_only and "." in source:
+            continue
         if (source, target) not in known:
             offered = ", ".join(f"{c.source}={c.target}" for c in found) or (
-                "none: no table lost and gained a column of one type, and no new table has the columns of one the models lost"
+                "none: no table lost and gained a column of one type, and no new table has the primary key and most columns of one the models lost"
             )
             raise ConfigurationError(
                 f"--rename {source}={target} matches no dropped and added column or table of the models; the pairs are: {offered}."
             )
+
+
+def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[Candidate], list[str]]:
+    """The renames to make among ``found`` (from ``answers``, else asked) and a warning for each pair nobody answered."""
+    chosen: list[Candidate] = []
+    warnings: list[str] = []
     used: set[str] = set()
     for candidate in found:
         if candidate.source in used or candidate.target in used:

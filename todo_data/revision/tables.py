@@ -1,6 +1,7 @@
 """Renamed tables: a table the compared database holds and the models no longer have, beside a new model table with
-the same columns, is asked about ("Did you rename task to todo?"), answered, and rendered as ``op.rename_table`` both
-ways, so its rows are kept.
+the same columns (or the same primary key and most of its columns, as the only such pair), is asked about ("Did you
+rename task to todo?"), answered, and rendered as ``op.rename_table`` both ways, so its rows are kept; the columns the
+new table adds, drops or changes are then altered on the renamed table, as autogenerate would on a kept one.
 
 Autogenerate sees only a new table (the old one is no longer the models', so it is left alone, see
 ``chain.include_name``; or dropped, where ``MANAGED_TABLES`` names it). The names the naming convention derives from
@@ -25,7 +26,8 @@ STEPS_IMPORT = "from todo_data.revision.steps import rename_constraints, rename_
 
 @dataclass(frozen=True)
 class TableRenameCandidate:
-    """A table ``old`` the models no longer have, beside a new model table ``new`` with the same columns."""
+    """A table ``old`` the models no longer have, beside a new model table ``new`` with the same columns, or with
+    ``common`` of them (the same primary key and most of the others)."""
 
     old: str
     new: str
@@ -33,6 +35,7 @@ class TableRenameCandidate:
     constraints: dict[str, str] = field(default_factory=dict)  # the convention's names: old name -> new name
     indexes: dict[str, str] = field(default_factory=dict)
     kept_indexes: frozenset[str] = frozenset()  # indexes the new table has under the same name
+    common: tuple[int, int] | None = None  # (columns in common, columns ``old`` has) when not all the same
 
     @property
     def source(self) -> str:
@@ -47,8 +50,9 @@ class TableRenameCandidate:
 
     def warning(self) -> str:
         fate = "dropped with its rows" if self.dropped else "left as it is with its rows (no longer in the models)"
+        columns = "the same columns" if self.common is None else f"{self.common[0]} of its {self.common[1]} columns"
         return (
-            f"{self.new} is created empty and {self.old}, which has the same columns, is {fate}; "
+            f"{self.new} is created empty and {self.old}, which has {columns}, is {fate}; "
             f"if it is a rename, run again with --rename {self.old}={self.new} "
             f"(plain Alembic: alembic -x rename={self.old}={self.new} revision --autogenerate)"
         )
@@ -96,11 +100,21 @@ def _python_type(type_: sa.types.TypeEngine) -> type | None:
         return None
 
 
-def _same_columns(reflected: list[dict], created: list[sa.Column]) -> bool:
-    """The same column names, each of the same Python type (text and text, integer and integer)."""
-    old = {column["name"]: _python_type(column["type"]) for column in reflected}
-    new = {column.name: _python_type(column.type) for column in created}
-    return bool(old) and old.keys() == new.keys() and all(old[name] is new[name] for name in old)
+def _columns(columns: list[tuple[str, sa.types.TypeEngine]]) -> dict[str, type | None]:
+    return {name: _python_type(type_) for name, type_ in columns}
+
+
+def _similarity(old: dict[str, type | None], new: dict[str, type | None], old_key: list[str], new_key: list[str]) -> int | None:
+    """How many columns ``old`` and ``new`` share (same name, same Python type), when they may be one table renamed:
+    all columns alike, or the same primary key and a majority of the other columns of the wider one alike; else None."""
+    common = {name for name in old.keys() & new.keys() if old[name] is new[name]}
+    if old and old.keys() == new.keys() == common:
+        return len(common)
+    if not old_key or sorted(old_key) != sorted(new_key) or not set(old_key) <= common:
+        return None
+    others = common - set(old_key)
+    wider = max(len(old) - len(old_key), len(new) - len(new_key))
+    return len(common) if 2 * len(others) > wider else None
 
 
 def _constraint_names(inspector: Inspector, table: str) -> set[str]:
@@ -138,23 +152,49 @@ def _created_indexes(upgrade_ops: ops.UpgradeOps, table: str) -> set[str]:
     }
 
 
+def _unambiguous(pairs: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+    """The pairs whose old table matches no other new one and whose new table matches no other old one."""
+    olds = [old for old, _ in pairs]
+    news = [new for _, new in pairs]
+    return {(old, new) for old, new in pairs if olds.count(old) == 1 and news.count(new) == 1}
+
+
 def candidates(upgrade_ops: ops.UpgradeOps, inspector: Inspector, model_tables: set[str]) -> list[TableRenameCandidate]:
-    """Each (gone, created) table pair with the same columns, with the names its constraints and indexes change to."""
+    """Each (gone, created) table pair that may be one table renamed, with the names its constraints and indexes
+    change to: every pair with the same columns, as Django asks; a pair with the same primary key and most columns in
+    common only when neither table has another such match."""
     created = [item for item in upgrade_ops.ops if isinstance(item, ops.CreateTableOp)]
     if not created:
         return []
     dropped = {item.table_name for item in upgrade_ops.ops if isinstance(item, ops.DropTableOp)}
     gone = sorted((set(inspector.get_table_names()) - model_tables - {"alembic_version"}) | dropped)
-    found: list[TableRenameCandidate] = []
+    reflected = {old: inspector.get_columns(old) for old in gone}
+    keys = {old: list(inspector.get_pk_constraint(old).get("constrained_columns") or []) for old in gone}
+    exact: list[tuple[str, str]] = []
+    partial: dict[tuple[str, str], int] = {}
+    tables: dict[str, sa.Table] = {}
     for create in created:
-        table = create.to_table()
+        table = tables[create.table_name] = create.to_table()
+        new = _columns([(column.name, column.type) for column in table.columns])
+        new_key = [column.name for column in table.primary_key.columns]
         for old in gone:
-            if not _same_columns(inspector.get_columns(old), list(table.columns)):
+            before = _columns([(column["name"], column["type"]) for column in reflected[old]])
+            common = _similarity(before, new, keys[old], new_key)
+            if common is None:
                 continue
-            constraint_names = {str(item.name) for item in table.constraints if item.name}
-            constraints, _ = _renamed(constraint_names, _constraint_names(inspector, old), old, create.table_name)
-            indexes, kept = _renamed(_created_indexes(upgrade_ops, create.table_name), _index_names(inspector, old), old, create.table_name)
-            found.append(TableRenameCandidate(old, create.table_name, old in dropped, constraints, indexes, frozenset(kept)))
+            if common == len(before) == len(new):
+                exact.append((old, create.table_name))
+            else:
+                partial[(old, create.table_name)] = common
+    matched = _unambiguous({**dict.fromkeys(exact, 0), **partial})
+    found: list[TableRenameCandidate] = []
+    for old, new_name in [*exact, *(pair for pair in partial if pair in matched)]:
+        table = tables[new_name]
+        constraint_names = {str(item.name) for item in table.constraints if item.name}
+        constraints, _ = _renamed(constraint_names, _constraint_names(inspector, old), old, new_name)
+        indexes, kept = _renamed(_created_indexes(upgrade_ops, new_name), _index_names(inspector, old), old, new_name)
+        common = (partial[(old, new_name)], len(reflected[old])) if (old, new_name) in partial else None
+        found.append(TableRenameCandidate(old, new_name, old in dropped, constraints, indexes, frozenset(kept), common))
     return found
 
 
@@ -179,16 +219,55 @@ def _rename_steps(table: str, constraints: dict[str, str], indexes: dict[str, st
     return steps
 
 
-def apply(script: ops.MigrationScript, chosen: list[TableRenameCandidate]) -> None:
-    """Rewrite the upgrade and downgrade: each chosen pair becomes ``rename_table`` and its names' renames, both ways."""
+def _reflected(autogen_context: AutogenContext, name: str) -> sa.Table:
+    """``name`` as the compared database has it, read the way autogenerate reads a table (the dialect's corrections)."""
+    table = sa.Table(name, sa.MetaData(), listeners=[("column_reflect", autogen_context.migration_context.impl.autogen_column_reflect)])
+    autogen_context.inspector.reflect_table(table, None)
+    return table
+
+
+def column_changes(autogen_context: AutogenContext, candidate: TableRenameCandidate) -> ops.ModifyTableOps:
+    """What makes the columns of ``old``, once renamed ``new``, those of the model table ``new``: autogenerate's own
+    add, alter (its column comparators: type, nullability, server default, comment) and drop, on ``new``; then the
+    unique constraints and foreign keys of the model table the renamed one lacks (on a new column, say)."""
+    old, new = candidate.old, candidate.new
+    existing = _reflected(autogen_context, old)
+    table = autogen_context.table_key_to_table[new]
+    changes = ops.ModifyTableOps(new, [], schema=table.schema)
+    wanted = {column.name: column for column in table.columns if not column.system}
+    for name, column in wanted.items():
+        if name not in existing.c:
+            changes.ops.append(ops.AddColumnOp.from_column_and_tablename(table.schema, new, column))
+            continue
+        alter = ops.AlterColumnOp(new, name, schema=table.schema)
+        compare = autogen_context.comparators.dispatch("column", qualifier=autogen_context.dialect.name)
+        compare(autogen_context, alter, table.schema, new, name, existing.c[name], column)
+        if alter.has_changes():
+            changes.ops.append(alter)
+    for column in existing.columns:
+        if column.name not in wanted:
+            changes.ops.append(ops.DropColumnOp.from_column_and_tablename(table.schema, new, column))
+    renamed = {candidate.constraints.get(name, name) for name in _constraint_names(autogen_context.inspector, old)}
+    for constraint in sorted(table.constraints, key=lambda item: str(item.name)):
+        if isinstance(constraint, sa.UniqueConstraint | sa.ForeignKeyConstraint) and constraint.name and constraint.name not in renamed:
+            changes.ops.append(ops.AddConstraintOp.from_constraint(constraint))
+    return changes
+
+
+def apply(script: ops.MigrationScript, chosen: list[TableRenameCandidate], autogen_context: AutogenContext) -> None:
+    """Rewrite the upgrade and downgrade: each chosen pair becomes ``rename_table`` and its names' renames, then the
+    column changes on the renamed table; back, the column changes undone, then the renames back."""
     for candidate in chosen:
         old, new = candidate.old, candidate.new
         handled = set(candidate.indexes.values()) | set(candidate.kept_indexes)
+        columns = column_changes(autogen_context, candidate)
         upgrade: list[MigrateOperation] = []
         for item in script.upgrade_ops.ops:
             if isinstance(item, ops.CreateTableOp) and item.table_name == new:
                 upgrade.append(ops.RenameTableOp(old, new))
                 upgrade.extend(_rename_steps(new, candidate.constraints, candidate.indexes))
+                if columns.ops:
+                    upgrade.append(columns)
             elif not (isinstance(item, ops.DropTableOp) and item.table_name == old):
                 upgrade.append(item)
         script.upgrade_ops.ops = upgrade
@@ -196,8 +275,8 @@ def apply(script: ops.MigrationScript, chosen: list[TableRenameCandidate]) -> No
 
         back = {value: key for key, value in candidate.constraints.items()}
         back_indexes = {value: key for key, value in candidate.indexes.items()}
-        # Back: first what still runs on ``new``, then the rename, then the rest, which may name ``old`` (a foreign
-        # key made again to it, that PostgreSQL checks at once).
+        # Back: first what still runs on ``new`` (its new indexes dropped, then its columns as they were), then the
+        # rename, then the rest, which may name ``old`` (a foreign key made again to it, that PostgreSQL checks at once).
         on_new = [item for item in script.downgrade_ops.ops if isinstance(item, ops.ModifyTableOps) and item.table_name == new]
         rest = [
             item
@@ -206,5 +285,6 @@ def apply(script: ops.MigrationScript, chosen: list[TableRenameCandidate]) -> No
             and not (isinstance(item, ops.DropTableOp) and item.table_name == new)
             and not (isinstance(item, ops.CreateTableOp) and item.table_name == old)
         ]
-        script.downgrade_ops.ops = [*on_new, *_rename_steps(new, back, back_indexes), ops.RenameTableOp(new, old), *rest]
+        undo = [columns.reverse()] if columns.ops else []
+        script.downgrade_ops.ops = [*on_new, *undo, *_rename_steps(new, back, back_indexes), ops.RenameTableOp(new, old), *rest]
         _without_indexes(script.downgrade_ops, new, handled)
