@@ -242,7 +242,7 @@ def _sort_by(grid: Any, column: str) -> list[str]:
     return _wait_for_column(grid, column, lambda cells: cells != before, "change order after its header was clicked")
 
 
-def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: Any, screenshot: Any) -> None:
+def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: Any) -> None:
     """05-explorer's page is a grid drawn by code inside the file: click a header to sort, type to search."""
     page = open_report(watched, reports / "05-explorer.html")
     grid = page.locator("table.dataTable").first
@@ -265,7 +265,6 @@ def test_the_explorers_grid_sorts_and_searches_offline(reports: Path, watched: A
     assert page.locator(".dt-info").first.inner_text().endswith("(filtered from 25 total entries)")
     assert page.locator("button.buttons-csv").count() == 1, "the grid saves what it shows as CSV"
     assert watched.problems() == []
-    screenshot(page, "report-05-explorer-grid")
 
 
 def test_the_task_reports_user_grid_sorts_counts_by_value(reports: Path, watched: Any) -> None:
