@@ -119,9 +119,14 @@ def _copy(column: sa.Column, **changes: Any) -> sa.Column:
 
 
 def apply(script: ops.MigrationScript) -> list[NotNullColumn]:
-    """Rewrite each new NOT NULL column of the upgrade to the steps that work on a populated table; what was done."""
+    """Rewrite each new NOT NULL column of the upgrade to the steps that work on a populated table; what was done.
+
+    Every backfill and set_not_null goes after every other operation: on a backend whose steps commit as they go
+    (PostgreSQL), a step that fails finds the rest of the revision committed, which its downgrade undoes whole.
+    """
     done: list[NotNullColumn] = []
     rewritten: list[ops.MigrateOperation] = []
+    steps: list[ops.MigrateOperation] = []
     for table_ops in script.upgrade_ops.ops:
         rewritten.append(table_ops)
         if not isinstance(table_ops, ops.ModifyTableOps):
@@ -154,8 +159,8 @@ def apply(script: ops.MigrationScript) -> list[NotNullColumn]:
             elif default is not None and default.is_callable:
                 value = _plain(default.arg(None))  # SQLAlchemy wraps a no-argument callable to take a context
             table_ops.ops[position] = ops.AddColumnOp(table, _copy(column, nullable=True))
-            after.extend([BackfillOp(table, column.name, value), SetNotNullOp(table, column.name)])
+            steps.extend([BackfillOp(table, column.name, value), SetNotNullOp(table, column.name)])
             done.append(NotNullColumn(table, column.name, "backfill" if value is not None else "needs_value", value))
         rewritten.extend(after)
-    script.upgrade_ops.ops = rewritten
+    script.upgrade_ops.ops = rewritten + steps
     return done
