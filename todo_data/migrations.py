@@ -30,7 +30,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
-from todo_data import chain
+from todo_data import chain, undo
 from todo_data.backends import backend_for, find_backend
 from todo_data.chain import BASE_REVISION, alembic_config, comparison_options, head, include_name, script_directory
 from todo_data.db import build_engine, require_sqlite_file, resolve_url, translate_errors
@@ -346,6 +346,7 @@ def _run(database_url: str | URL | None, action: str, target: str, *, purge: boo
             )
         rows_before = row_counts(connection)
         config = alembic_config(connection=connection)
+        undo.forget(connection)
         try:
             if action == "upgrade":
                 command.upgrade(config, target)
@@ -353,14 +354,17 @@ def _run(database_url: str | URL | None, action: str, target: str, *, purge: boo
                 command.downgrade(config, target)
             elif action == "stamp":
                 command.stamp(config, target, purge=purge)
-        except CommandError as exc:
+        except BaseException as exc:
             if connection.in_transaction():
                 connection.rollback()
-            raise MigrationError(_command_error_line(exc, target)) from None
-        except (sa.exc.DBAPIError, RuntimeError) as exc:
-            if connection.in_transaction():
-                connection.rollback()
-            raise MigrationError(_failed_revision_line(exc, action, connection, url)) from None
+            undone = undo.undo_committed_part(connection) if action == "upgrade" else None
+            if isinstance(exc, CommandError):
+                raise MigrationError(_command_error_line(exc, target)) from None
+            if undone is not None:
+                raise MigrationError(_masked(undone.sentence(action, _cause(exc, url)), url)) from None
+            if isinstance(exc, sa.exc.DBAPIError | RuntimeError):
+                raise MigrationError(_failed_revision_line(exc, action, connection, url)) from None
+            raise
         if connection.in_transaction():
             connection.commit()
         after = chain.current_revisions(connection)
@@ -389,15 +393,23 @@ def _check_unknown_before_stamp(before: tuple[str, ...], target: str, url: URL) 
             ) from None
 
 
+def _cause(exc: BaseException, url: URL) -> str:
+    """The first line of what the database (or the revision) said, with no password in it."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return _masked(text.splitlines()[0] if text else type(exc).__name__, url)
+
+
+def _masked(text: str, url: URL) -> str:
+    return mask_text(text, url.password if isinstance(url.password, str) else None)
+
+
 def _failed_revision_line(exc: BaseException, action: str, connection: Connection, url: URL) -> str:
     """One line for a revision that failed: the database's error, and where the database stands now."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
     try:
         now = ", ".join(chain.current_revisions(connection)) or "no revision"
     except sa.exc.DBAPIError:
         now = "its previous revision"
-    return f"The {action} failed and was rolled back; the database is still at {now} with its data unchanged. Cause: {mask_text(first, url.password if isinstance(url.password, str) else None)}"
+    return f"The {action} failed and was rolled back; the database is still at {now} with its data unchanged. Cause: {_cause(exc, url)}"
 
 
 def _command_error_line(exc: CommandError, target: str) -> str:

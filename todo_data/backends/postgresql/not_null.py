@@ -1,18 +1,23 @@
 """PostgreSQL's NOT NULL on a populated column without holding ACCESS EXCLUSIVE while the table is read or written.
 
-The revision's transaction is committed after ``ADD COLUMN`` (Alembic's ``autocommit_block``), so the brief ACCESS
-EXCLUSIVE of the new column is not held through the rest. The backfill then runs in batches of primary keys, each
-batch its own transaction. ``SET NOT NULL`` alone would scan the whole table under ACCESS EXCLUSIVE; instead a
-``CHECK (column IS NOT NULL) NOT VALID`` is added (a moment's lock), ``VALIDATE CONSTRAINT`` scans under SHARE UPDATE
-EXCLUSIVE (reads and writes go on), ``SET NOT NULL`` trusts the valid check and skips its scan (PostgreSQL 12+), and
-the check is dropped.
+The revision's transaction is committed before the first step (Alembic's ``autocommit_block``), so the brief ACCESS
+EXCLUSIVE of the new column is not held through the rest; each step marks the connection as it commits
+(:mod:`todo_data.backends.committed`), so a failure after is undone by the revision's downgrade (the steps come last
+in a written revision). The backfill runs in batches of primary keys, each batch its own transaction. ``SET NOT
+NULL`` alone would scan the whole table under ACCESS EXCLUSIVE; instead a ``CHECK (column IS NOT NULL) NOT VALID`` is
+added (a moment's lock), ``VALIDATE CONSTRAINT`` scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), ``SET
+NOT NULL`` trusts the valid check and skips its scan (PostgreSQL 12+), and the check is dropped. The steps can run
+again: a check a failed run left is dropped first, and a failure drops its check.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import sqlalchemy as sa
+
+from todo_data.backends.committed import mark_part_committed
 
 BATCH_ROWS = 10_000
 
@@ -32,6 +37,7 @@ def backfill(operations: Any, table: str, column: str, value: Any) -> None:
         return
     keys = sa.inspect(operations.get_bind()).get_pk_constraint(table).get("constrained_columns") or []
     with context.autocommit_block():
+        mark_part_committed(context)
         if len(keys) != 1:
             operations.execute(single)
             return
@@ -50,11 +56,24 @@ def backfill(operations: Any, table: str, column: str, value: Any) -> None:
 
 
 def set_not_null(operations: Any, table: str, column: str) -> None:
-    """The four statements, each its own transaction; ``operations`` is Alembic's ``op``."""
-    quote = operations.get_context().dialect.identifier_preparer.quote
-    name, target, field = quote(not_null_check_name(table, column)), quote(table), quote(column)
-    with operations.get_context().autocommit_block():
-        operations.execute(f"ALTER TABLE {target} ADD CONSTRAINT {name} CHECK ({field} IS NOT NULL) NOT VALID")
-        operations.execute(f"ALTER TABLE {target} VALIDATE CONSTRAINT {name}")
-        operations.execute(f"ALTER TABLE {target} ALTER COLUMN {field} SET NOT NULL")
-        operations.execute(f"ALTER TABLE {target} DROP CONSTRAINT {name}")
+    """The four statements, each its own transaction; ``operations`` is Alembic's ``op``. A check left by a failed run
+    is dropped first (read from the catalogue, so the plan and offline SQL show no extra DROP); a failure drops the
+    check (when it can) before it is raised."""
+    context = operations.get_context()
+    quote = context.dialect.identifier_preparer.quote
+    check = not_null_check_name(table, column)
+    name, target, field = quote(check), quote(table), quote(column)
+    with context.autocommit_block():
+        mark_part_committed(context)
+        if not context.as_sql and check in {found["name"] for found in sa.inspect(operations.get_bind()).get_check_constraints(table)}:
+            operations.execute(f"ALTER TABLE {target} DROP CONSTRAINT {name}")
+        try:
+            operations.execute(f"ALTER TABLE {target} ADD CONSTRAINT {name} CHECK ({field} IS NOT NULL) NOT VALID")
+            operations.execute(f"ALTER TABLE {target} VALIDATE CONSTRAINT {name}")
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {field} SET NOT NULL")
+            operations.execute(f"ALTER TABLE {target} DROP CONSTRAINT {name}")
+        except Exception:
+            if not context.as_sql:
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    operations.execute(f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {name}")
+            raise
