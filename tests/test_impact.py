@@ -401,11 +401,18 @@ def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: s
     found = by_rule(project.python(MEASURE.format(url=text)))
 
     cast = found["narrower-type"]
-    assert (cast["severity"], cast["column"], cast["count"]) == ("fails", "priority", len(words)) and len(words) > 10
-    assert cast["examples"] == words[:5] and "(not an integer)" in cast["message"]
-    assert ("would keep them as they are, text under the type says" in cast["message"]) == (backend == "sqlite")
+    severity = "data-loss" if backend == "sqlite" else "fails"
+    assert (cast["severity"], cast["column"], cast["count"]) == (severity, "priority", len(words)) and len(words) > 10
+    assert cast["examples"] == words[:5]
+    words_said = "(changed by CAST(priority AS INTEGER))" if backend == "sqlite" else "(not an integer the type holds)"
+    assert words_said in cast["message"]
+    assert ("SQLite would not refuse them: the batch copy stores what CAST(priority AS INTEGER) gives" in cast["message"]) == (
+        backend == "sqlite"
+    )
     line = refused_line(project.cli("db", "upgrade", "--database-url", text))
-    assert f"{len(words)} stored values do not fit (not an integer)" in line
+    assert f"{len(words)} stored values do not fit {words_said}" in line
+    if backend == "sqlite":
+        assert "it would destroy stored data" in line and 'acknowledge_data_loss = ["task.priority"]' in line
     assert fingerprint(url) == before
 
 
@@ -445,3 +452,317 @@ def test_the_migrations_notebook_refuses_to_apply_what_db_upgrade_refuses(make_d
     assert "The upgrade to head was refused and nothing was changed" in out.read_text()
     assert f"{long_titles} stored values do not fit (longer than 20 characters)" in out.read_text()
     assert fingerprint(url) == before and migrations.current(url) == ("004",)
+
+
+# --- casts: text (or a number) to another kind of type -----------------------------------------------------------------
+
+# kind: the new type as a revision writes it, PostgreSQL's name for it (USING), values its cast accepts, values it refuses
+CASTS = {
+    "date": ("sa.Date()", "date", ["2020-01-05", " 2021-12-31 ", "2024-02-29", "January 5, 2020"], ["2021-02-29", "soon", "2020-13-01"]),
+    "timestamp": (
+        "sa.DateTime()",
+        "timestamp",
+        ["2020-01-05 10:30:00", "2020-01-05T23:59:59.5", "2020-01-05"],
+        ["2020-01-05 25:00", "later"],
+    ),
+    "timestamptz": (
+        "sa.DateTime(timezone=True)",
+        "timestamptz",
+        ["2020-01-05 10:30:00+02", "2020-01-05T10:30Z", "2020-01-05 24:00:00"],
+        ["2020-01-05 10:30 +99:99", "tomorrow-ish"],
+    ),
+    "time": ("sa.Time()", "time", ["10:30", " 23:59:59.123 ", "24:00"], ["24:01", "10h30"]),
+    "boolean": ("sa.Boolean()", "boolean", ["true", "  YES ", "f", "Off", "1", "0", "tr"], ["maybe", "2", "", "o"]),
+    "numeric": ("sa.Numeric(6, 2)", "numeric(6,2)", ["12.5", " -3 ", "1e2", ".5", "1234.567", "NaN"], ["12,5", "123456", "abc"]),
+    "float": ("sa.Float()", "float", ["1e3", " -Infinity ", "NaN", "3.25", "1e308"], ["1e400", "one", "1.2.3"]),
+    "integer": ("sa.Integer()", "integer", ["12", " -4 ", "+7", "2147483647"], ["2147483648", "1.5", "1e3", "x"]),
+    "uuid": (
+        "sa.Uuid()",
+        "uuid",
+        ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "A0EEBC999C0B4EF8BB6D6BB9BD380A11"],
+        ["a0eebc99-9c0b", " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"],
+    ),
+}
+
+
+def cast_revision(project: ProjectCopy, new_type: str, using: str) -> None:
+    """A revision that changes task.description (TEXT) to ``new_type`` (on PostgreSQL through the expression ``using``)."""
+    project.add_revision(
+        f"""
+        with op.batch_alter_table("task") as batch_op:
+            batch_op.alter_column("description", existing_type=sa.Text(), type_={new_type}, postgresql_using="{using}")
+        """,
+        """
+        with op.batch_alter_table("task") as batch_op:
+            batch_op.alter_column("description", existing_type=sa.Text(), type_=sa.Text(), postgresql_using="description::text")
+        """,
+    )
+
+
+def stored(url: URL, values: list[str]) -> dict[str, list[int]]:
+    """Write ``values`` into task.description of the first tasks (each value in two rows, the rest NULL): task ids per value."""
+    tasks = [int(value) for value in ids(url, "SELECT id FROM task ORDER BY id")]
+    where: dict[str, list[int]] = {}
+    statements = ["UPDATE task SET description = NULL"]
+    for position, value in enumerate(values * 2):
+        statements.append(f"UPDATE task SET description = '{value}' WHERE id = {tasks[position * 2]}")
+        where.setdefault(value, []).append(tasks[position * 2])
+    run_sql(url, *statements)
+    return where
+
+
+def narrowing(url: URL, project: ProjectCopy, monkeypatch: pytest.MonkeyPatch) -> list:
+    monkeypatch.setattr("sys.dont_write_bytecode", True)  # each case rewrites 005 in the same second: no stale .pyc
+    return [item for item in impact(url, script_location=project.root / "alembic") if item.rule == "narrower-type"]
+
+
+@pytest.fixture
+def sampled(make_database) -> Callable[[str], URL]:
+    """A database at head holding a few sample users and tasks."""
+
+    def make(backend: str) -> URL:
+        if backend == "postgresql":
+            from conftest import require_pg
+
+            require_pg()
+        url = make_database(backend)
+        migrations.upgrade(url)
+        load_sample(url, users=5, tasks=60, seed=1, progress=False)
+        dispose_engines()
+        return url
+
+    return make
+
+
+@pytest.mark.parametrize("kind", sorted(CASTS))
+def test_postgresql_counts_the_values_its_cast_refuses_as_a_real_alter_does(kind: str, sampled, tmp_path: Path, monkeypatch) -> None:
+    url = sampled("postgresql")
+    new_type, using, fitting, refused = CASTS[kind]
+    project = ProjectCopy.make(tmp_path)
+    cast_revision(project, new_type, f"description::{using}")
+    where = stored(url, fitting + refused)
+    before = fingerprint(url)
+
+    found = narrowing(url, project, monkeypatch)
+
+    assert fingerprint(url) == before
+    failing = sorted(task for value in refused for task in where[value])
+    assert [(item.severity, item.column, item.count, list(item.examples)) for item in found] == [
+        ("fails", "description", len(failing), failing[:5])
+    ]
+    alter = f"ALTER TABLE task ALTER COLUMN description TYPE {using} USING description::{using}"
+    with pytest.raises(sa.exc.DataError):
+        run_sql(url, alter)  # a real ALTER fails on them (one transaction, rolled back)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            connection.exec_driver_sql(f"UPDATE task SET description = NULL WHERE id IN ({', '.join(map(str, failing))})")
+            connection.exec_driver_sql(alter)  # and runs without them
+            transaction.rollback()
+    finally:
+        engine.dispose()
+
+    stored(url, fitting)
+    assert narrowing(url, project, monkeypatch) == [], "values the cast accepts give no finding"
+
+
+def test_postgresql_patterns_vouch_only_for_text_its_casts_accept(sampled) -> None:
+    """The patterns pick the values not tried by a real cast: every value a pattern accepts must cast (fuzzed)."""
+    import random
+
+    from todo_data.backends.postgresql.measure import accepted_pattern
+
+    url = sampled("postgresql")
+    rng = random.Random(17)
+    alphabet = "0123456789-+.:eE TZtrufalsyonTRUEFALSYON{}abcdef\t"
+    seeds = [value for _type, _using, fitting, refused in CASTS.values() for value in fitting + refused]
+    values = seeds + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(20000)]
+    values += ["".join(rng.choice(seed + alphabet[:12]) for _ in seed) for seed in seeds * 200]  # near-misses of real forms
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    types = [sa.Date(), sa.DateTime(), sa.DateTime(timezone=True), sa.Time(), sa.Boolean(), sa.Float(), sa.Uuid()]
+    types += [sa.Integer(), sa.SmallInteger(), sa.BigInteger(), sa.Numeric(), sa.Numeric(6, 2), sa.Numeric(2, 2), sa.Numeric(5, 0)]
+    try:
+        with engine.connect() as connection:
+            for kind in types:
+                pattern, _words = accepted_pattern(kind)
+                operator = "~*" if kind.__class__ is sa.Boolean else "~"
+                name = kind.compile(dialect=connection.dialect)
+                vouched = (
+                    connection.execute(
+                        sa.text(f"SELECT v FROM unnest(CAST(:values AS text[])) AS v WHERE v {operator} :pattern"),
+                        {"values": values, "pattern": pattern},
+                    )
+                    .scalars()
+                    .all()
+                )
+                assert vouched, name
+                connection.execute(
+                    sa.text(f"SELECT count(CAST(v AS {name})) FROM unnest(CAST(:values AS text[])) AS v"), {"values": vouched}
+                )
+    finally:
+        engine.dispose()
+
+
+def kept(kind: str, text: str, raw: object, read: object) -> bool:
+    """Whether the value a real migration left (``raw`` as stored, ``read`` through SQLAlchemy's new type) is ``text``'s."""
+    import datetime
+    import decimal
+
+    try:
+        if kind in ("date", "timestamp", "timestamptz", "time"):
+            return isinstance(read, datetime.date | datetime.time)
+        if kind == "boolean":
+            return text.strip() in ("0", "1") and read is (text.strip() == "1")
+        if kind == "integer":
+            return int(text) == raw
+        if kind == "float":
+            return float(text) == raw
+        return decimal.Decimal(text.strip()) == decimal.Decimal(repr(raw))
+    except (ValueError, decimal.InvalidOperation):
+        return False
+
+
+@pytest.mark.parametrize("kind", sorted(set(CASTS) - {"uuid"}))
+def test_sqlite_counts_the_values_its_batch_copy_does_not_keep(kind: str, sampled, tmp_path: Path, monkeypatch) -> None:
+    """SQLite refuses no value: Alembic's batch copy stores CAST(description AS NEW) in the new table. What that does is
+    read back after a real migration of a copy of the file: the finding counts exactly the values it does not keep."""
+    import shutil
+
+    url = sampled("sqlite")
+    new_type, using, fitting, refused = CASTS[kind]
+    project = ProjectCopy.make(tmp_path)
+    cast_revision(project, new_type, f"description::{using}")
+    where = stored(url, fitting + refused)
+    before = fingerprint(url)
+
+    found = narrowing(url, project, monkeypatch)
+
+    assert fingerprint(url) == before
+    copy = url.set(database=str(tmp_path / "migrated.db"))
+    shutil.copy(url.database or "", copy.database or "")
+    migrated = project.cli("db", "upgrade", "--accept-data-loss", "--database-url", copy.render_as_string(hide_password=False))
+    assert migrated.returncode == 0, migrated.stderr
+    with sqlite3.connect(copy.database or "") as connection:
+        raw = dict(connection.execute("SELECT id, description FROM task").fetchall())
+    column = sa.Column("description", eval(new_type, {"sa": sa}))
+    table = sa.Table("task", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), column)
+    engine = sa.create_engine(copy, poolclass=sa.pool.NullPool)
+    read: dict[int, object] = {}
+    with engine.connect() as connection:
+        for task in raw:
+            try:
+                read[task] = connection.execute(sa.select(table.c.description).where(table.c.id == task)).scalar()
+            except (TypeError, ValueError) as exc:
+                read[task] = exc
+    engine.dispose()
+    lost = sorted(task for value, tasks in where.items() for task in tasks if not kept(kind, value, raw[task], read[task]))
+    assert lost, "each case has values the batch copy does not keep"
+    assert [(item.severity, item.count, list(item.examples)) for item in found] == [("data-loss", len(lost), lost[:5])]
+    assert "SQLite would not refuse them: the batch copy stores" in found[0].message
+    assert "acknowledge_data_loss" in found[0].fix
+
+    keeping = [value for value in fitting + refused if all(task not in lost for task in where[value])]
+    if keeping:
+        stored(url, keeping)
+        assert narrowing(url, project, monkeypatch) == [], f"values the batch copy keeps give no finding: {keeping}"
+
+
+@pytest.mark.parametrize("source", ["NUMERIC(12, 2)", "FLOAT"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_number_cast_to_an_integer_counts_the_fractions_it_loses(backend: str, source: str, sampled, tmp_path: Path, monkeypatch) -> None:
+    """PostgreSQL rounds a fraction away silently (data-loss) and fails on what an integer cannot hold; SQLite's batch
+    copy cuts the fraction off and keeps what a 64-bit integer holds. Checked against a real migration of a copy."""
+    import shutil
+
+    url = sampled(backend)
+    tasks = [int(value) for value in ids(url, "SELECT id FROM task ORDER BY id")]
+    values = ["3", "2.5", "-1.25", "7", "9999999999", "0.5"] + (
+        ["'NaN'", "'Infinity'"] if backend == "postgresql" and source == "FLOAT" else []
+    )
+    run_sql(
+        url,
+        f"ALTER TABLE task ADD COLUMN estimate {source}",
+        *(f"UPDATE task SET estimate = {value} WHERE id IN ({tasks[n]}, {tasks[n + 20]})" for n, value in enumerate(values)),
+    )
+    where = {value: sorted([tasks[n], tasks[n + 20]]) for n, value in enumerate(values)}
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(
+        f"""
+        with op.batch_alter_table("task") as batch_op:
+            batch_op.alter_column("estimate", existing_type=sa.{"Numeric(12, 2)" if source != "FLOAT" else "Float()"}, type_=sa.Integer())
+        """
+    )
+    before = fingerprint(url)
+
+    found = {item.severity: item for item in narrowing(url, project, monkeypatch)}
+
+    assert fingerprint(url) == before
+    fractions = sorted(task for value in ("2.5", "-1.25", "0.5") for task in where[value])
+    if backend == "sqlite":
+        assert set(found) == {"data-loss"}
+        assert (found["data-loss"].count, list(found["data-loss"].examples)) == (len(fractions), fractions[:5])
+        copy = url.set(database=str(tmp_path / "migrated.db"))
+        shutil.copy(url.database or "", copy.database or "")
+        migrated = project.cli("db", "upgrade", "--accept-data-loss", "--database-url", copy.render_as_string(hide_password=False))
+        assert migrated.returncode == 0, migrated.stderr
+        with sqlite3.connect(url.database or "") as old, sqlite3.connect(copy.database or "") as new:
+            read = "SELECT id, estimate FROM task WHERE estimate IS NOT NULL"
+            changed = sorted(set(old.execute(read).fetchall()) - set(new.execute(read).fetchall()))
+        assert [task for task, _value in changed] == fractions, "the finding counts exactly what the migration changed"
+        return
+    outside = sorted(task for value in ("9999999999", "'NaN'", "'Infinity'") if value in where for task in where[value])
+    assert (found["fails"].count, list(found["fails"].examples)) == (len(outside), outside[:5])
+    assert (found["data-loss"].count, list(found["data-loss"].examples)) == (len(fractions), fractions[:5])
+    assert "round away" in found["data-loss"].message and "acknowledge_data_loss" in found["data-loss"].fix
+    alter = "ALTER TABLE task ALTER COLUMN estimate TYPE integer"
+    with pytest.raises(sa.exc.DataError):
+        run_sql(url, alter)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            read = "SELECT id, estimate::numeric FROM task WHERE estimate IS NOT NULL"
+            connection.exec_driver_sql(f"UPDATE task SET estimate = NULL WHERE id IN ({', '.join(map(str, outside))})")
+            kept = set(connection.exec_driver_sql(read).all())
+            connection.exec_driver_sql(alter)
+            changed = sorted(kept - set(connection.exec_driver_sql(read).all()))
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert [task for task, _value in changed] == fractions, "the ALTER rounds exactly the values counted as lost"
+
+
+def test_postgresql_without_using_or_with_its_own_using(sampled, tmp_path: Path, monkeypatch) -> None:
+    """Text to another type without postgresql_using fails whatever the values (even on an empty table); a USING that is
+    not a plain cast converts in its own way, which the measurement does not guess."""
+    url = sampled("postgresql")
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(
+        'with op.batch_alter_table("task") as batch_op:\n    batch_op.alter_column("description", existing_type=sa.Text(), type_=sa.Date())'
+    )
+    found = narrowing(url, project, monkeypatch)
+    assert [(item.severity, item.count) for item in found] == [("fails", None)]
+    assert "PostgreSQL refuses the change itself whatever the values" in found[0].message
+    assert 'postgresql_using="description::date"' in found[0].fix
+    with pytest.raises(sa.exc.ProgrammingError, match="cannot be cast automatically"):
+        run_sql(url, "DELETE FROM task", "ALTER TABLE task ALTER COLUMN description TYPE date")
+
+    cast_revision(project, "sa.Date()", "to_date(description, 'YYYY-MM-DD')")
+    found = narrowing(url, project, monkeypatch)
+    assert [(item.severity, item.count) for item in found] == [("info", None)] and "not a plain cast" in found[0].message
+
+
+def test_postgresql_tries_at_most_so_many_distinct_values_and_says_the_count_is_an_upper_bound(sampled, tmp_path, monkeypatch) -> None:
+    url = sampled("postgresql")
+    new_type, using, fitting, refused = CASTS["date"]
+    project = ProjectCopy.make(tmp_path)
+    cast_revision(project, new_type, f"description::{using}")
+    where = stored(url, fitting + refused)
+    candidates = sorted(value for value in fitting + refused if value not in ("2020-01-05", " 2021-12-31 "))  # the pattern's
+    monkeypatch.setattr("todo_data.impact.reader.TRIALS", 2)
+
+    found = narrowing(url, project, monkeypatch)
+
+    tried_refused = [value for value in candidates[:2] if value in refused]
+    counted = sorted(task for value in tried_refused + candidates[2:] for task in where[value])
+    assert [(item.severity, item.count, list(item.examples)) for item in found] == [("fails", len(counted), counted[:5])]
+    assert f"at most {len(counted)} stored values do not fit (not a date)" in found[0].message

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
+    from todo_data.backends.unfit import Unfit
     from todo_data.indexes.support import IndexSupport
     from todo_data.trace.tracing import Tracing
 
@@ -195,10 +196,10 @@ class Backend(abc.ABC):
         at the end (todo_data.impact); by default a plain transaction with no timeout."""
         return _plain_transaction(connection)
 
-    def not_an_integer(self, column: Any) -> Any:
-        """A predicate true where the text in ``column`` is not an integer literal: the rows a change of the column to an
-        integer type cannot cast (todo_data.impact); None where the backend cannot ask (the change is not measured)."""
-        return None
+    def not_castable(self, column: Any, old: Any, new: Any, options: dict[str, Any]) -> list[Unfit]:
+        """The stored values of ``column`` (of type ``old``) that a change to type ``new`` (with the alter_column's other
+        ``options``) does not keep: values its cast refuses or changes (todo_data.impact's narrower-type); none by default."""
+        return []
 
     # --- errors ------------------------------------------------------------------------------------------------------
 

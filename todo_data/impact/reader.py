@@ -4,6 +4,8 @@ read-only measuring transaction."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.engine import Connection
 from todo_data.backends import Backend
 
 EXAMPLES = 5
+TRIALS = 1000  # distinct candidate values a column's trial casts at most; past that the count is an upper bound
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Measured:
     count: int
     examples: tuple[Any, ...]
     groups: int | None = None  # duplicate groups, where the question is about duplicates
+    upper_bound: bool = False  # not every candidate could be tried: at most ``count`` rows
 
 
 class NotMeasured(Exception):
@@ -113,6 +117,30 @@ class Reader:
         referred = sa.table(parent, *(sa.column(name) for name in parent_columns)).alias("parent")
         match = sa.exists().where(*(referred.c[p] == child.c[c] for c, p in zip(columns, parent_columns, strict=True)))
         return self.matching(table, sa.and_(*(child.c[name].is_not(None) for name in columns), ~match))
+
+    def refused(self, table: str, column: str, candidates: Any, trial: Callable[[Connection, list[Any]], list[Any]]) -> Measured:
+        """Rows whose value ``trial`` refuses, among the rows ``candidates`` selects: the distinct candidate values read in
+        one pass (at most :data:`TRIALS` of them tried), then, only when some are refused, their rows counted."""
+        value = self.table(table).c[column]
+        distinct = (
+            sa.select(value, sa.func.count().over()).where(value.is_not(None), candidates).group_by(value).order_by(value).limit(TRIALS)
+        )
+        found = self._all(distinct)
+        if not found:
+            return Measured(0, ())
+        tried = [row[0] for row in found]
+        try:
+            refused = trial(self.connection, tried)
+        except sa.exc.DBAPIError as exc:
+            raise NotMeasured(_error_line(exc)) from None
+        untried = int(found[0][-1]) > len(tried)
+        if not refused and not untried:
+            return Measured(0, ())
+        predicate = value.in_(refused) if refused else sa.false()
+        if untried:
+            predicate = sa.or_(predicate, sa.and_(value.is_not(None), candidates, value.not_in(tried)))
+        measured = self.matching(table, predicate)
+        return dataclasses.replace(measured, upper_bound=untried and measured.count > 0)
 
     # --- execution -------------------------------------------------------------------------------------------------
 

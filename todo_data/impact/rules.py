@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from todo_data.impact.changes import ACKNOWLEDGE_MARKER, Change
 from todo_data.impact.finding import Finding
-from todo_data.impact.reader import Reader
+from todo_data.impact.reader import Measured, Reader
 
 Rule = Callable[[Change, Reader], list[Finding]]
 
@@ -25,8 +25,9 @@ DESCRIPTIONS = {
     "unique": "A new unique constraint or unique index over rows that share their values.",
     "foreign-key": "A new foreign key over rows whose parent does not exist (orphans).",
     "check": "A new CHECK constraint over rows that violate it.",
-    "narrower-type": "A type change to a narrower type (string length, numeric precision, integer range, text to an integer) over values "
-    "that do not fit.",
+    "narrower-type": "A type change over values the new type does not keep: longer than a shorter string, past a smaller numeric precision "
+    "or integer, text its cast refuses (to an integer, a number, a boolean, a date, a time, a UUID), a fraction cast to an integer; "
+    "SQLite's batch copy refuses none and stores what its CAST gives (data-loss).",
     "downgrade-cannot-restore": "What the revision's downgrade cannot give back: values the upgrade destroys, or data written after it.",
     "not-measured": "A step whose effect on the data todo_data cannot read (raw SQL, a read that failed or timed out).",
 }
@@ -272,43 +273,57 @@ def narrower_type(change: Change, reader: Reader) -> list[Finding]:
     assert change.table is not None and change.column is not None
     new, old = change.detail["type_"], reader.columns(change.table)[change.column]["type"]
     column = reader.table(change.table).c[change.column]
-    predicate, limit = _not_fitting(column, new, old, reader.backend)
-    if predicate is None:
-        return []
-    found = reader.matching(change.table, predicate)
+    where = f"{change.table}.{change.column}"
+    findings: list[Finding] = []
+    predicate, limit = _not_fitting(column, new, old)
+    if predicate is not None:
+        enforced = not isinstance(new, sa.String) or reader.backend.enforces_string_length
+        note = "" if enforced else f"; {reader.backend.label} would keep them as they are, longer than the type says"
+        fix = "shorten or correct those values first in the revision, or keep the wider type"
+        findings += _unfit(change, old, new, reader.matching(change.table, predicate), limit, "fails", note, fix)
+    for unfit in reader.backend.not_castable(column, old, new, change.detail):
+        if unfit.predicate is None:
+            findings.append(
+                _finding("narrower-type", unfit.severity, change, None, (), f"changes {where} from {old} to {new}{unfit.note}", unfit.fix)
+            )
+            continue
+        if unfit.trial is None:
+            found = reader.matching(change.table, unfit.predicate)
+        else:
+            found = reader.refused(change.table, change.column, unfit.predicate, unfit.trial)
+        fix = unfit.fix + (f"; {_acknowledge(where)}" if unfit.severity == "data-loss" else "")
+        findings += _unfit(change, old, new, found, unfit.words, unfit.severity, unfit.note, fix)
+    return findings
+
+
+def _unfit(change: Change, old: Any, new: Any, found: Measured, limit: str, severity: str, note: str, fix: str) -> list[Finding]:
+    """The finding for stored values a type change does not keep (none when there are none)."""
     if not found.count:
         return []
     where = f"{change.table}.{change.column}"
-    cast = isinstance(new, sa.Integer) and isinstance(old, sa.String)
-    enforced = not (isinstance(new, sa.String) or cast) or reader.backend.enforces_string_length
+    count = f"{'at most ' if found.upper_bound else ''}{found.count:,} stored value{'s do' if found.count != 1 else ' does'}"
     return [
         _finding(
             "narrower-type",
-            "fails",
+            severity,
             change,
             found.count,
             found.examples,
-            f"changes {where} from {old} to {new}: {found.count:,} stored value{'s do' if found.count != 1 else ' does'} not fit ({limit})"
-            + (
-                ""
-                if enforced
-                else f"; {reader.backend.label} would keep them as they are, {'text under' if cast else 'longer than'} the type says"
-            ),
-            "shorten or correct those values first in the revision, or keep the wider type",
+            f"changes {where} from {old} to {new}: {count} not fit ({limit}){note}",
+            fix,
         )
     ]
 
 
-def _not_fitting(column: Any, new: Any, old: Any, backend: Any) -> tuple[Any, str]:
-    """The predicate for values of ``column`` (now ``old``) that do not fit ``new``, and the limit in words; (None, '') when wider."""
-    if isinstance(new, sa.Integer) and isinstance(old, sa.String):
-        return backend.not_an_integer(column), "not an integer"
+def _not_fitting(column: Any, new: Any, old: Any) -> tuple[Any, str]:
+    """The predicate for values of ``column`` (now ``old``) that do not fit ``new`` of the same kind (a shorter string,
+    a smaller precision or integer), and the limit in words; (None, '') when wider. Casts are the backend's."""
     string = isinstance(new, sa.String) and new.length is not None and isinstance(old, sa.String)
     if string and (old.length is None or old.length > new.length):
         return sa.func.length(column) > new.length, f"longer than {new.length} characters"
     if isinstance(new, sa.Numeric) and not isinstance(new, sa.Float) and new.precision is not None:
         digits = new.precision - (new.scale or 0)
-        if isinstance(old, sa.Numeric | sa.Integer):
+        if isinstance(old, sa.Numeric | sa.Float | sa.Integer):
             return sa.func.abs(column) >= 10**digits, f"{digits} digit{'s' if digits != 1 else ''} before the point or more"
     if isinstance(new, sa.Integer) and isinstance(old, sa.Integer):
         new_max, old_max = _integer_max(new), _integer_max(old)

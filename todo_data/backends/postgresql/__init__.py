@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from todo_data.backends.load import LoadTarget
     from todo_data.backends.stream import TableRead
+    from todo_data.backends.unfit import Unfit
     from todo_data.indexes.support import IndexSupport
     from todo_data.trace.tracing import Tracing
 
@@ -133,10 +134,10 @@ class PostgresqlBackend(Backend):
 
         return measuring(connection, timeout_seconds)
 
-    def not_an_integer(self, column: Any) -> Any:
-        from todo_data.backends.postgresql.measure import not_an_integer
+    def not_castable(self, column: Any, old: Any, new: Any, options: dict[str, Any]) -> list[Unfit]:
+        from todo_data.backends.postgresql.measure import not_castable
 
-        return not_an_integer(column)
+        return not_castable(column, old, new, options)
 
     def tracing(self, url: URL) -> Tracing:
         from todo_data.backends.postgresql.trace import PostgresTracing
