@@ -104,12 +104,28 @@ def ids(url: URL, sql: str) -> list[object]:
         engine.dispose()
 
 
-def planted(make_database: Callable[[str], URL], backend: str) -> URL:
+@pytest.fixture
+def sampled(make_database) -> Callable[..., URL]:
+    """Factory: ``sampled(backend, users=5, tasks=40, seed=1)``, a new database at head holding that sample (PostgreSQL
+    skipped when no server answers)."""
+
+    def make(backend: str, users: int = 5, tasks: int = 40, seed: int = 1) -> URL:
+        if backend == "postgresql":
+            from conftest import require_pg
+
+            require_pg()
+        url = make_database(backend)
+        migrations.upgrade(url)
+        load_sample(url, users=users, tasks=tasks, seed=seed, progress=False)
+        dispose_engines()
+        return url
+
+    return make
+
+
+def planted(sampled: Callable[..., URL], backend: str) -> URL:
     """A database at head with sample rows and the problems each rule looks for planted in them."""
-    url = make_database(backend)
-    migrations.upgrade(url)
-    load_sample(url, users=12, tasks=150, seed=3, progress=False)
-    dispose_engines()
+    url = sampled(backend, users=12, tasks=150, seed=3)
     if backend == "postgresql":
         run_sql(url, "ALTER TABLE task DROP CONSTRAINT fk_task_user_id_users")  # so orphans can exist for the new key to meet
     orphaned = ids(url, "SELECT user_id FROM task GROUP BY user_id ORDER BY count(*), user_id LIMIT 1")[0]
@@ -129,12 +145,8 @@ def by_rule(found: list[dict]) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_each_rule_counts_what_the_revision_meets_and_nothing_changes(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = planted(make_database, backend)
+def test_each_rule_counts_what_the_revision_meets_and_nothing_changes(backend: str, sampled, tmp_path: Path) -> None:
+    url = planted(sampled, backend)
     project = ProjectCopy.make(tmp_path)
     project.add_revision(CHANGES_UP, CHANGES_DOWN)
     before = fingerprint(url)
@@ -178,15 +190,8 @@ def test_a_database_at_head_has_nothing_to_measure(head_url: URL) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_plan_strict_fails_on_data_loss_unless_the_revision_acknowledges_it(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = make_database(backend)
-    migrations.upgrade(url)
-    load_sample(url, users=5, tasks=40, seed=1, progress=False)
-    dispose_engines()
+def test_plan_strict_fails_on_data_loss_unless_the_revision_acknowledges_it(backend: str, sampled, tmp_path: Path) -> None:
+    url = sampled(backend)
     text = url.render_as_string(hide_password=False)
     described = int(scalar(url, "SELECT count(*) FROM task WHERE description IS NOT NULL"))
     project = ProjectCopy.make(tmp_path)
@@ -207,15 +212,8 @@ def test_plan_strict_fails_on_data_loss_unless_the_revision_acknowledges_it(back
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_downgrade_refuses_to_destroy_stored_data_without_the_flag(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = make_database(backend)
-    migrations.upgrade(url)
-    load_sample(url, users=5, tasks=40, seed=1, progress=False)
-    dispose_engines()
+def test_downgrade_refuses_to_destroy_stored_data_without_the_flag(backend: str, sampled, tmp_path: Path) -> None:
+    url = sampled(backend)
     text = url.render_as_string(hide_password=False)
     dependencies = int(scalar(url, "SELECT count(*) FROM task_relationships"))
     assert dependencies > 0
@@ -242,12 +240,8 @@ def refused_line(result) -> str:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_upgrade_refuses_steps_the_stored_data_does_not_fit_and_changes_nothing(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = planted(make_database, backend)
+def test_upgrade_refuses_steps_the_stored_data_does_not_fit_and_changes_nothing(backend: str, sampled, tmp_path: Path) -> None:
+    url = planted(sampled, backend)
     text = url.render_as_string(hide_password=False)
     project = ProjectCopy.make(tmp_path)
     project.add_revision(CHANGES_UP, CHANGES_DOWN, header='acknowledge_data_loss = ["task.description"]')
@@ -273,15 +267,8 @@ def test_upgrade_refuses_steps_the_stored_data_does_not_fit_and_changes_nothing(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_upgrade_refuses_unacknowledged_data_loss_unless_told(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = make_database(backend)
-    migrations.upgrade(url)
-    load_sample(url, users=5, tasks=40, seed=1, progress=False)
-    dispose_engines()
+def test_upgrade_refuses_unacknowledged_data_loss_unless_told(backend: str, sampled, tmp_path: Path) -> None:
+    url = sampled(backend)
     text = url.render_as_string(hide_password=False)
     described = int(scalar(url, "SELECT count(*) FROM task WHERE description IS NOT NULL"))
     project = ProjectCopy.make(tmp_path)
@@ -308,14 +295,10 @@ from todo_data.revision.steps import backfill, set_not_null
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_db_revisions_backfill_and_set_not_null_are_measured(backend: str, make_database, tmp_path: Path) -> None:
+def test_db_revisions_backfill_and_set_not_null_are_measured(backend: str, sampled, tmp_path: Path) -> None:
     """The steps ``db revision`` writes for a NOT NULL column: a backfill with a value leaves no NULL for set_not_null;
     set_not_null with no backfill counts the NULLs (every row of a new column); a backfill with no value stops the upgrade."""
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = planted(make_database, backend)
+    url = planted(sampled, backend)
     project = ProjectCopy.make(tmp_path)
     measure = MEASURE.format(url=url.render_as_string(hide_password=False))
     add_size = """
@@ -348,14 +331,10 @@ def test_db_revisions_backfill_and_set_not_null_are_measured(backend: str, make_
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_step_after_unmeasured_sql_is_a_warning_and_the_upgrade_runs(backend: str, make_database, tmp_path: Path) -> None:
+def test_a_step_after_unmeasured_sql_is_a_warning_and_the_upgrade_runs(backend: str, sampled, tmp_path: Path) -> None:
     """The fix says "shorten those values first in the revision": a revision that does so is not refused for what its
     own SQL corrects before the step."""
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = planted(make_database, backend)
+    url = planted(sampled, backend)
     text = url.render_as_string(hide_password=False)
     project = ProjectCopy.make(tmp_path)
     narrow = """
@@ -377,12 +356,8 @@ def test_a_step_after_unmeasured_sql_is_a_warning_and_the_upgrade_runs(backend: 
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        from conftest import require_pg
-
-        require_pg()
-    url = planted(make_database, backend)
+def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: str, sampled, tmp_path: Path) -> None:
+    url = planted(sampled, backend)
     text = url.render_as_string(hide_password=False)
     run_sql(url, "UPDATE task SET priority = '12' WHERE id % 3 = 0", "UPDATE task SET priority = ' -4 ' WHERE id % 7 = 0")
     project = ProjectCopy.make(tmp_path)
@@ -416,17 +391,14 @@ def test_a_cast_to_an_integer_counts_the_values_that_are_not_integers(backend: s
     assert fingerprint(url) == before
 
 
-def test_the_migrations_notebook_refuses_to_apply_what_db_upgrade_refuses(make_database, tmp_path: Path) -> None:
+def test_the_migrations_notebook_refuses_to_apply_what_db_upgrade_refuses(sampled, tmp_path: Path) -> None:
     """02-migrations with apply=True asks the same question as db upgrade before it upgrades (on PostgreSQL: the
     notebook prints each pending revision's offline SQL, which a SQLite batch rebuild cannot give, docs/authoring.md)."""
     import shutil
     import subprocess
     import sys
 
-    from conftest import require_pg
-
-    require_pg()
-    url = planted(make_database, "postgresql")
+    url = planted(sampled, "postgresql")
     text = url.render_as_string(hide_password=False)
     project = ProjectCopy.make(tmp_path)
     shutil.copytree(Path(__file__).resolve().parent.parent / "notebooks", project.root / "notebooks")
@@ -516,27 +488,9 @@ def narrowing(url: URL, project: ProjectCopy, monkeypatch: pytest.MonkeyPatch) -
     return [item for item in impact(url, script_location=project.root / "alembic") if item.rule == "narrower-type"]
 
 
-@pytest.fixture
-def sampled(make_database) -> Callable[[str], URL]:
-    """A database at head holding a few sample users and tasks."""
-
-    def make(backend: str) -> URL:
-        if backend == "postgresql":
-            from conftest import require_pg
-
-            require_pg()
-        url = make_database(backend)
-        migrations.upgrade(url)
-        load_sample(url, users=5, tasks=60, seed=1, progress=False)
-        dispose_engines()
-        return url
-
-    return make
-
-
 @pytest.mark.parametrize("kind", sorted(CASTS))
 def test_postgresql_counts_the_values_its_cast_refuses_as_a_real_alter_does(kind: str, sampled, tmp_path: Path, monkeypatch) -> None:
-    url = sampled("postgresql")
+    url = sampled("postgresql", tasks=60)
     new_type, using, fitting, refused = CASTS[kind]
     project = ProjectCopy.make(tmp_path)
     cast_revision(project, new_type, f"description::{using}")
@@ -628,7 +582,7 @@ def test_sqlite_counts_the_values_its_batch_copy_does_not_keep(kind: str, sample
     read back after a real migration of a copy of the file: the finding counts exactly the values it does not keep."""
     import shutil
 
-    url = sampled("sqlite")
+    url = sampled("sqlite", tasks=60)
     new_type, using, fitting, refused = CASTS[kind]
     project = ProjectCopy.make(tmp_path)
     cast_revision(project, new_type, f"description::{using}")
@@ -752,7 +706,7 @@ def test_postgresql_without_using_or_with_its_own_using(sampled, tmp_path: Path,
 
 
 def test_postgresql_tries_at_most_so_many_distinct_values_and_says_the_count_is_an_upper_bound(sampled, tmp_path, monkeypatch) -> None:
-    url = sampled("postgresql")
+    url = sampled("postgresql", tasks=60)
     new_type, using, fitting, refused = CASTS["date"]
     project = ProjectCopy.make(tmp_path)
     cast_revision(project, new_type, f"description::{using}")
