@@ -138,6 +138,31 @@ def test_a_not_null_that_fails_after_the_backfill_leaves_the_previous_revision_a
     assert table_snapshot(populated, "task", columns) == before["task"]
 
 
+def test_an_undone_revision_that_dropped_a_column_names_it_as_back_but_empty(tmp_path: Path, make_database) -> None:
+    """The undo is the revision's downgrade: a column the revision dropped (with --accept-data-loss) comes back empty,
+    and the line says so instead of "data unchanged"."""
+    require_pg()
+    url = make_database("postgresql")
+    upgrade(url)
+    load_sample(url, users=4, tasks=60, seed=3)
+    project = ProjectCopy.make(tmp_path)
+    project.edit_models("    description: str | None = None\n", "")
+    project.edit_models("    description: str | None = Field(default=None, sa_type=sa.Text)\n", "")
+    path = _written(project, TICKET)
+    clean = path.read_text()
+    assert 'drop_column("description")' in clean, clean
+    path.write_text(clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL))
+    text = url.render_as_string(hide_password=False)
+
+    line = _one_line(project.cli("db", "upgrade", "--database-url", text, "--accept-data-loss"))
+    assert (
+        "undone by 005's downgrade, so the database is at 004 and what the revision dropped (task.description) is back, but empty" in line
+    )
+    assert "data unchanged" not in line, line
+    assert _version(url) == ["004"]
+    assert "ticket" not in _columns(url, "task") and "description" in _columns(url, "task")
+
+
 def test_when_the_undo_fails_too_the_line_says_what_to_run_and_that_works(tmp_path: Path, make_database) -> None:
     require_pg()
     url = make_database("postgresql")

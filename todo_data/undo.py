@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from todo_data import chain
 from todo_data.backends.committed import PART_COMMITTED
+from todo_data.impact.changes import record
 
 RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0)
 """Seconds between tries of an undo stopped by a lock or statement timeout (each try waits the session's lock_timeout):
@@ -33,14 +34,20 @@ class Undo:
     revision: str
     previous: str
     error: str | None = None  # why the undo failed; None when it worked
+    dropped: tuple[str, ...] = ()  # what the revision dropped before it failed: its downgrade makes them again, empty
 
     def sentence(self, action: str, cause: str) -> str:
         """One line: what failed, what the undo did, and what to run."""
         failed = f"The {action} failed in revision {self.revision} after part of it had committed (cause: {cause})"
         if self.error is None:
+            data = (
+                f"and what the revision dropped ({', '.join(self.dropped)}) is back, but empty"
+                if self.dropped
+                else "with its data unchanged"
+            )
             return (
                 f"{failed}; that part was undone by {self.revision}'s downgrade, so the database is at {self.previous} "
-                f"with its data unchanged: fix the cause, then run `todo-data db upgrade` again."
+                f"{data}: fix the cause, then run `todo-data db upgrade` again."
             )
         return (
             f"{failed}, and undoing that part with {self.revision}'s downgrade failed too ({self.error}): the database "
@@ -77,7 +84,16 @@ def undo_committed_part(connection: Connection) -> Undo | None:
         error, again = _downgrade(connection, failed)
         if not again:
             break
-    return Undo(failed.revision, previous, error)
+    return Undo(failed.revision, previous, error, _dropped(failed, connection))
+
+
+def _dropped(revision: Script, connection: Connection) -> tuple[str, ...]:
+    """The columns and tables ``revision``'s upgrade drops (``task.description``), read from its recorded operations."""
+    try:
+        changes = record(revision.module.upgrade, connection.dialect)
+    except Exception:  # a revision that reads the database cannot be recorded: nothing is claimed about it
+        return ()
+    return tuple(change.describe().removeprefix(f"{change.kind} ") for change in changes if change.kind in ("drop_column", "drop_table"))
 
 
 def _downgrade(connection: Connection, revision: Script) -> tuple[str | None, bool]:
