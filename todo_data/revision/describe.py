@@ -43,6 +43,16 @@ def _one(op: MigrateOperation) -> str:
     for kind, label in ((ops.CreateIndexOp, "create index"), (ops.DropIndexOp, "drop index")):
         if isinstance(op, kind):
             return f"{label} {op.index_name}"
+    constraints = (
+        (ops.CreateUniqueConstraintOp, "add unique constraint"),
+        (ops.CreateForeignKeyOp, "add foreign key"),
+        (ops.CreateCheckConstraintOp, "add check constraint"),
+        (ops.CreatePrimaryKeyOp, "add primary key"),
+        (ops.DropConstraintOp, "drop constraint"),
+    )
+    for kind, label in constraints:
+        if isinstance(op, kind):
+            return f"{label} {op.constraint_name}"
     return type(op).__name__.removesuffix("Op")
 
 
