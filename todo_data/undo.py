@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection
 
 from todo_data import chain
 from todo_data.backends.committed import PART_COMMITTED
-from todo_data.impact.changes import record
 
 RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0)
 """Seconds between tries of an undo stopped by a lock or statement timeout (each try waits the session's lock_timeout):
@@ -89,6 +88,8 @@ def undo_committed_part(connection: Connection) -> Undo | None:
 
 def _dropped(revision: Script, connection: Connection) -> tuple[str, ...]:
     """The columns and tables ``revision``'s upgrade drops (``task.description``), read from its recorded operations."""
+    from todo_data.impact.changes import record  # here: the impact package loads pandas, which `todo-data` starts without
+
     try:
         changes = record(revision.module.upgrade, connection.dialect)
     except Exception:  # a revision that reads the database cannot be recorded: nothing is claimed about it
