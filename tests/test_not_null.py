@@ -11,7 +11,9 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +38,7 @@ USER_LEVEL = (
 TABLES = ("users", "task", "task_relationships")
 # A row the old application writes without the new column between the backfill and the NOT NULL: the NOT NULL fails
 # after the backfill committed (on PostgreSQL). Deterministic, and it touches only the new column.
+T = TypeVar("T")
 LATE_NULL = '    op.execute("UPDATE task SET ticket = NULL WHERE id = (SELECT min(id) FROM task)")\n'
 
 
@@ -58,22 +61,22 @@ def _snapshot(url: URL) -> dict[str, list[tuple]]:
     return {table: table_snapshot(url, table) for table in TABLES}
 
 
-def _columns(url: URL, table: str) -> dict[str, dict]:
+def _read(url: URL, reading: Callable[[sa.Connection], T]) -> T:
+    """``reading`` of one fresh connection to ``url`` (no pool left behind)."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            return {column["name"]: column for column in sa.inspect(connection).get_columns(table)}
+            return reading(connection)
     finally:
         engine.dispose()
+
+
+def _columns(url: URL, table: str) -> dict[str, dict]:
+    return _read(url, lambda connection: {column["name"]: column for column in sa.inspect(connection).get_columns(table)})
 
 
 def _version(url: URL) -> list[str]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return [row[0] for row in connection.execute(sa.text("SELECT version_num FROM alembic_version"))]
-    finally:
-        engine.dispose()
+    return _read(url, lambda connection: [row[0] for row in connection.execute(sa.text("SELECT version_num FROM alembic_version"))])
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -268,12 +271,7 @@ def _set_not_null(url: URL) -> None:
 
 
 def _checks(url: URL) -> list[str]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return [check["name"] for check in sa.inspect(connection).get_check_constraints("t")]
-    finally:
-        engine.dispose()
+    return _read(url, lambda connection: [check["name"] for check in sa.inspect(connection).get_check_constraints("t")])
 
 
 def test_set_not_null_runs_again_over_a_check_a_failed_run_left_and_a_failure_leaves_none(make_database) -> None:
