@@ -395,8 +395,7 @@ def _check_unknown_before_stamp(before: tuple[str, ...], target: str, url: URL) 
 
 def _cause(exc: BaseException, url: URL) -> str:
     """The first line of what the database (or the revision) said, with no password in it."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return _masked(text.splitlines()[0] if text else type(exc).__name__, url)
+    return _masked(undo.first_line(exc), url)
 
 
 def _masked(text: str, url: URL) -> str:

@@ -108,10 +108,11 @@ def _downgrade(connection: Connection, revision: Script) -> tuple[str | None, bo
     except Exception as exc:  # whatever stops the undo is reported with what to run instead
         if connection.in_transaction():
             connection.rollback()
-        return _first_line(exc), isinstance(exc, sa.exc.OperationalError)
+        return first_line(exc), isinstance(exc, sa.exc.OperationalError)
     return None, False
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of what the database (or the revision) said about ``exc``."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
