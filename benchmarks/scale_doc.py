@@ -366,8 +366,9 @@ def merge(existing: str, block: str) -> str:
 
 
 def keep_block(existing: str, rewritten: str) -> str:
-    """A default run's rewrite of the doc, with the scale block the old doc held kept at its end."""
+    """A default run's rewrite of the doc, with the scale block the old doc held kept at its end, and the sections after
+    it (other commands' measurements, written by hand with their command)."""
     if START in existing and END in existing:
-        block = START + existing.split(START, 1)[1].split(END, 1)[0] + END + "\n"
+        block = START + existing.split(START, 1)[1]
         return merge(rewritten, block)
     return rewritten

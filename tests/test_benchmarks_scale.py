@@ -78,3 +78,16 @@ def test_render_writes_the_growth_section_and_figure_and_keeps_the_rest_of_the_d
     # run again: the section is replaced, not appended a second time
     assert run("--render", str(saved), "--output", str(doc)).returncode == 0
     assert doc.read_text().count("## Growth:") == 1
+
+
+def test_a_default_rewrite_keeps_the_growth_block_and_the_sections_after_it() -> None:
+    """A default run rewrites its own sections; the growth block and what follows it (other commands' measurements,
+    written with their command) stay as they were."""
+    from benchmarks.scale_doc import END, START, keep_block
+
+    kept = f"{START}\n## Growth: 1,000 → 10,000 tasks\n\nfigures\n{END}\n\n## Reports' peak memory\n\nmeasured by hand\n"
+    existing = "# Benchmarks\n\nold figures\n\n" + kept
+    rewritten = keep_block(existing, "# Benchmarks\n\nnew figures\n")
+    assert rewritten.startswith("# Benchmarks\n\nnew figures\n") and "old figures" not in rewritten
+    assert rewritten.endswith(kept)
+    assert keep_block(rewritten, "# Benchmarks\n\nnewer figures\n").count("## Reports' peak memory") == 1
