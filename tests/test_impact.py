@@ -445,7 +445,7 @@ CASTS = {
     ),
     "time": ("sa.Time()", "time", ["10:30", " 23:59:59.123 ", "24:00"], ["24:01", "10h30"]),
     "boolean": ("sa.Boolean()", "boolean", ["true", "  YES ", "f", "Off", "1", "0", "tr"], ["maybe", "2", "", "o"]),
-    "numeric": ("sa.Numeric(6, 2)", "numeric(6,2)", ["12.5", " -3 ", "1e2", ".5", "1234.567", "NaN"], ["12,5", "123456", "abc"]),
+    "numeric": ("sa.Numeric(6, 2)", "numeric(6,2)", ["12.5", " -3 ", "1e2", ".5", "1234.560", "NaN"], ["12,5", "123456", "abc"]),
     "float": ("sa.Float()", "float", ["1e3", " -Infinity ", "NaN", "3.25", "1e308"], ["1e400", "one", "1.2.3"]),
     "integer": ("sa.Integer()", "integer", ["12", " -4 ", "+7", "2147483647"], ["2147483648", "1.5", "1e3", "x"]),
     "uuid": (
@@ -683,6 +683,49 @@ def test_a_number_cast_to_an_integer_counts_the_fractions_it_loses(backend: str,
     finally:
         engine.dispose()
     assert [task for task, _value in changed] == fractions, "the ALTER rounds exactly the values counted as lost"
+
+
+@pytest.mark.parametrize("source", ["TEXT", "NUMERIC(12, 4)", "FLOAT", "NUMERIC"])
+def test_postgresql_counts_the_decimals_a_smaller_scale_rounds_away(source: str, sampled, tmp_path: Path, monkeypatch) -> None:
+    """NUMERIC(6, 2) keeps two decimals: PostgreSQL rounds the rest away silently (data-loss), from text, a larger or
+    unbounded scale, or a float. Checked against a real ALTER: it changes exactly the counted values."""
+    url = sampled("postgresql")
+    tasks = [int(value) for value in ids(url, "SELECT id FROM task ORDER BY id")]
+    values = ["2.5", "3.14159", "1.005", "12.50", "-0.125", "7", "12.3000", "0.001"]
+    run_sql(
+        url,
+        f"ALTER TABLE task ADD COLUMN estimate {source}",
+        *(f"UPDATE task SET estimate = '{value}' WHERE id IN ({tasks[n]}, {tasks[n + 20]})" for n, value in enumerate(values)),
+    )
+    existing = {"TEXT": "sa.Text()", "NUMERIC(12, 4)": "sa.Numeric(12, 4)", "FLOAT": "sa.Float()", "NUMERIC": "sa.Numeric()"}[source]
+    project = ProjectCopy.make(tmp_path)
+    project.add_revision(
+        f"""
+        with op.batch_alter_table("task") as batch_op:
+            batch_op.alter_column("estimate", existing_type={existing}, type_=sa.Numeric(6, 2), postgresql_using="estimate::numeric(6,2)")
+        """
+    )
+    before = fingerprint(url)
+
+    found = narrowing(url, project, monkeypatch)
+
+    assert fingerprint(url) == before
+    rounded = sorted(
+        task for value in ("3.14159", "1.005", "-0.125", "0.001") for task in (tasks[values.index(value)], tasks[values.index(value) + 20])
+    )
+    assert [(item.severity, item.count, list(item.examples)) for item in found] == [("data-loss", len(rounded), rounded[:5])]
+    assert "more than 2 decimals: PostgreSQL would round them" in found[0].message and "acknowledge_data_loss" in found[0].fix
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            read = "SELECT id, estimate::numeric FROM task WHERE estimate IS NOT NULL"
+            kept = set(connection.exec_driver_sql(read).all())
+            connection.exec_driver_sql("ALTER TABLE task ALTER COLUMN estimate TYPE numeric(6,2) USING estimate::numeric(6,2)")
+            changed = sorted(kept - set(connection.exec_driver_sql(read).all()))
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert [task for task, _value in changed] == rounded, "the ALTER rounds exactly the values counted as lost"
 
 
 def test_postgresql_without_using_or_with_its_own_using(sampled, tmp_path: Path, monkeypatch) -> None:

@@ -74,7 +74,8 @@ def not_castable(column: Any, old: Any, new: Any, options: dict[str, Any]) -> li
                 fix="correct those values first in the revision (or give postgresql_using an expression that converts them), "
                 "or keep the type",
                 trial=functools.partial(refused_by_cast, new=new),
-            )
+            ),
+            *rounded(column, old, new),
         ]
     if isinstance(old, sa.Numeric | sa.Float) and isinstance(new, sa.Integer):
         largest = INTEGER_MAX[_integer_bytes(new)]
@@ -91,7 +92,31 @@ def not_castable(column: Any, old: Any, new: Any, options: dict[str, Any]) -> li
                 fix="round them yourself first if that is meant, keep them in a numeric column, or scale them to whole units",
             ),
         ]
-    return []
+    return rounded(column, old, new)
+
+
+def rounded(column: Any, old: Any, new: Any) -> list[Unfit]:
+    """Values with more decimals than a ``NUMERIC(p, s)`` keeps (text in plain decimal notation, numbers of a larger or
+    unbounded scale, floats): PostgreSQL rounds them to ``s`` decimals silently."""
+    if not isinstance(new, sa.Numeric) or isinstance(new, sa.Float) or new.precision is None:
+        return []
+    scale = new.scale or 0
+    before = max(new.precision - scale, 0)  # more digits before the point fail instead (counted as not fitting)
+    if isinstance(old, sa.String) and not isinstance(old, sa.Enum):
+        predicate = column.op("~")(rf"{BLANK}[-+]?[0-9]{{0,{before}}}\.[0-9]{{{scale}}}[0-9]*[1-9][0-9]*{END}")
+    elif isinstance(old, sa.Float) or (isinstance(old, sa.Numeric) and (old.scale is None or old.scale > scale)):
+        exact = sa.cast(column, postgresql.NUMERIC())
+        predicate = sa.and_(exact != sa.func.round(exact, scale), sa.func.abs(exact) < 10**before)
+    else:
+        return []
+    return [
+        Unfit(
+            predicate,
+            f"more than {scale} decimal{'s' if scale != 1 else ''}: PostgreSQL would round them",
+            "data-loss",
+            fix="round them yourself first if that is meant, or keep the larger scale",
+        )
+    ]
 
 
 def accepted_pattern(new: Any) -> tuple[str | None, str]:
