@@ -11,11 +11,14 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
+from todo_data import undo
 from todo_data.chain import environment_options
 from todo_data.migrations import configure_migration_connection, migration_engine, migration_lock, offline_url, session_settings
 from todo_data.revision import process_revision_directives, render_item
+from todo_data.settings import mask_text
 
 config = context.config
 
@@ -65,9 +68,26 @@ def run_migrations_online() -> None:
     engine = migration_engine(config)
     try:
         with engine.connect() as connection, migration_lock(connection, engine.url):
-            _run_with(connection)
+            _run_undoing(connection)
     finally:
         engine.dispose()
+
+
+def _run_undoing(connection: Connection) -> None:
+    """Plain ``alembic upgrade`` as ``todo-data db upgrade``: a revision that fails after committing part of itself (a
+    PostgreSQL NOT NULL step) is undone by its own downgrade, and Alembic prints one line saying so."""
+    undo.forget(connection)
+    try:
+        _run_with(connection)
+    except Exception as exc:
+        if connection.in_transaction():
+            connection.rollback()
+        undone = undo.undo_committed_part(connection)
+        if undone is None:
+            raise
+        password = connection.engine.url.password
+        cause = mask_text(undo.first_line(exc), password if isinstance(password, str) else None)
+        raise CommandError(undone.sentence("upgrade", cause)) from exc
 
 
 if context.is_offline_mode():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -139,6 +140,33 @@ def test_a_not_null_that_fails_after_the_backfill_leaves_the_previous_revision_a
     assert _columns(populated, "task")["ticket"]["nullable"] is False
     assert {row[1] for row in table_snapshot(populated, "task", ["id", "ticket"])} == {7}
     assert table_snapshot(populated, "task", columns) == before["task"]
+
+
+def test_plain_alembic_upgrade_undoes_a_revision_that_failed_after_committing_part_of_it(tmp_path: Path, make_database) -> None:
+    """``alembic upgrade head`` from the project root (its own engine, not todo-data's connection) undoes the same way,
+    and Alembic prints the one line (FAILED: ...) as it prints its own errors."""
+    require_pg()
+    url = make_database("postgresql")
+    upgrade(url)
+    load_sample(url, users=4, tasks=60, seed=3)
+    project = ProjectCopy.make(tmp_path)
+    path = _written(project, TICKET)
+    clean = path.read_text()
+    path.write_text(clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL))
+    before = _snapshot(url)
+
+    environment = {**project.environment(), "DATABASE_URL": url.render_as_string(hide_password=False)}
+    plain = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"], capture_output=True, text=True, cwd=project.root, env=environment, timeout=300
+    )
+
+    assert plain.returncode == 255, plain.stdout + plain.stderr  # Alembic's own exit code for a CommandError
+    failed = [line for line in plain.stdout.splitlines() if line.startswith("FAILED: ")]
+    assert len(failed) == 1, plain.stderr
+    assert "undone by 005's downgrade, so the database is at 004 with its data unchanged" in failed[0], failed[0]
+    assert _version(url) == ["004"]
+    assert "ticket" not in _columns(url, "task")
+    assert _snapshot(url) == before
 
 
 def test_an_undone_revision_that_dropped_a_column_names_it_as_back_but_empty(tmp_path: Path, make_database) -> None:
