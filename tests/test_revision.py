@@ -248,6 +248,30 @@ def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> Non
     assert versions(copy) == versions(project_copy(tmp_path / "clean"))
 
 
+def yes_on_a_terminal(copy: Path, *args: str, timeout: float = 180) -> tuple[int, bytes]:
+    """``todo-data ARGS`` in ``copy`` on a pseudo-terminal, answering y to each [y/N] question: its exit code and output."""
+    parent, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "todo_data.cli", *args], stdin=child, stdout=child, stderr=child, cwd=copy, env=_environment(copy)
+    )
+    os.close(child)
+    seen, answered = b"", 0
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([parent], [], [], 1)
+        if ready:
+            try:
+                seen += os.read(parent, 1024)
+            except OSError:
+                break
+        if seen.count(b"[y/N]") > answered:
+            answered += 1
+            os.write(parent, b"y\n")
+    code = process.wait(timeout=60)
+    os.close(parent)
+    return code, seen
+
+
 @pytest.mark.parametrize(
     ("edits", "question", "written"),
     [
@@ -261,26 +285,9 @@ def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> Non
 )
 def test_on_a_terminal_the_rename_is_asked(tmp_path: Path, edits: dict[str, str], question: bytes, written: str) -> None:
     copy = project_copy(tmp_path, edits)
-    parent, child = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "todo_data.cli", "db", "revision", "-m", "task notes", "--no-test"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        cwd=copy,
-        env=_environment(copy),
-    )
-    os.close(child)
-    seen = b""
-    deadline = time.monotonic() + 120
-    while b"[y/N]" not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([parent], [], [], 1)
-        if ready:
-            seen += os.read(parent, 1024)
+    code, seen = yes_on_a_terminal(copy, "db", "revision", "-m", "task notes", "--no-test")
     assert question in seen, seen
-    os.write(parent, b"y\n")
-    assert process.wait(timeout=120) == 0
-    os.close(parent)
+    assert code == 0, seen
     assert written in (copy / "alembic" / "versions" / "005_task_notes.py").read_text()
 
 

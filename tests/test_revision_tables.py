@@ -7,12 +7,6 @@ never touched.
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +14,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from conftest import table_snapshot
 from sqlalchemy.engine import URL
-from test_revision import _environment, _names, assert_one_line_error, project_copy, run, versions
+from test_revision import _names, assert_one_line_error, project_copy, run, versions, yes_on_a_terminal
 
 from todo_data.revision import tables
 from todo_data.sample import load_sample
@@ -96,30 +90,8 @@ def test_a_table_renamed_with_column_changes_keeps_every_value_both_ways(tmp_pat
 
 def test_on_a_terminal_the_table_and_then_its_column_are_asked(tmp_path: Path) -> None:
     copy = project_copy(tmp_path, RENAMED_WITH_COLUMNS)
-    parent, child = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "todo_data.cli", "db", "revision", "-m", "todo", "--no-test"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        cwd=copy,
-        env=_environment(copy),
-    )
-    os.close(child)
-    seen, answered = b"", 0
-    deadline = time.monotonic() + 180
-    while process.poll() is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([parent], [], [], 1)
-        if ready:
-            try:
-                seen += os.read(parent, 1024)
-            except OSError:
-                break
-        if seen.count(b"[y/N]") > answered:
-            answered += 1
-            os.write(parent, b"y\n")
-    assert process.wait(timeout=60) == 0, seen
-    os.close(parent)
+    code, seen = yes_on_a_terminal(copy, "db", "revision", "-m", "todo", "--no-test")
+    assert code == 0, seen
     first, second = b"Did you rename task to todo? [y/N]", b"Did you rename todo.description to todo.notes? [y/N]"
     assert first in seen and second in seen and seen.index(first) < seen.index(second), seen
     text = (copy / "alembic" / "versions" / "005_todo.py").read_text()
