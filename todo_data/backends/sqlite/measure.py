@@ -60,6 +60,8 @@ def not_castable(column: Any, old: Any, new: Any, options: dict[str, Any]) -> li
     otherwise a value is lost where the cast's result differs from it (compared as SQLite compares them), and a boolean
     keeps only 0 and 1.
     """
+    if isinstance(new, sa.Uuid) and isinstance(old, sa.String) and not isinstance(old, sa.Enum):
+        return [_not_a_uuid(column)]
     family_old, family_new = _family(old), _family(new)
     if family_old is None or family_new is None or family_old is family_new:
         return []
@@ -96,3 +98,17 @@ def not_castable(column: Any, old: Any, new: Any, options: dict[str, Any]) -> li
 
 def _family(kind: Any) -> type | None:
     return next((family for family in FAMILIES if isinstance(kind, family)), None)
+
+
+def _not_a_uuid(column: Any) -> Unfit:
+    """Text becoming a UUID: the batch copy keeps it as it is (CHAR(32) is text), and SQLAlchemy reads it back through
+    Python's ``uuid.UUID``, which takes 32 hex digits after dropping ``urn:``, ``uuid:``, outer braces and hyphens."""
+    bare = sa.func.replace(sa.func.trim(sa.func.replace(sa.func.replace(column, "urn:", ""), "uuid:", ""), "{}"), "-", "")
+    unreadable = sa.or_(sa.func.length(bare) != 32, sa.func.lower(bare).op("GLOB")("*[^0-9a-f]*"))
+    return Unfit(
+        sa.and_(column.is_not(None), unreadable),
+        "not a UUID",
+        "data-loss",
+        "; SQLite would not refuse them: the batch copy keeps them as text, which SQLAlchemy cannot read back as a UUID",
+        "correct those values first in the revision (or clear them), or keep the type",
+    )
