@@ -370,6 +370,9 @@ def test_db_plan_traces_without_touching_the_database_and_strict_fails_without_l
     assert PASSWORD not in plan.stdout + plan.stderr and "Running upgrade" not in plan.stderr
     strict = todo_data("db", "plan", "--database-url", with_password(url), "--strict", env={"LOCK_TIMEOUT": "0"})
     assert strict.returncode == 1, strict.stdout[-2000:]
+    why = strict.stderr.strip().splitlines()[-1]
+    assert why.startswith("todo-data: db plan --strict fails on ") and "no lock_timeout is set (002 step" in why, strict.stderr
+    assert "set LOCK_TIMEOUT" in why
     assert todo_data("db", "plan", "--database-url", with_password(url), "--strict").returncode == 0, "a lock_timeout is set"
     assert migrations.current(url) == ("001",) and table_snapshot(url, "task") == before
 

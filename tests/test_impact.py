@@ -202,6 +202,8 @@ def test_plan_strict_fails_on_data_loss_unless_the_revision_acknowledges_it(back
     assert strict.returncode == 1, strict.stdout + strict.stderr
     assert f"drops task.description, which holds {described:,} non-null values" in strict.stdout
     assert "Data impact" in strict.stdout.split("Migration safety report")[0], "the impact comes above the lock trace"
+    why = [line for line in strict.stderr.splitlines() if line.startswith("todo-data: db plan --strict fails on ")]
+    assert len(why) == 1 and "(005 dropped-column task.description)" in why[0], strict.stderr
     assert project.cli("db", "plan", "--database-url", text).returncode == 0, "without --strict the plan only reports"
 
     project.add_revision(DROP_DESCRIPTION, ADD_DESCRIPTION, header='acknowledge_data_loss = ["task.description"]')

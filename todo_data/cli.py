@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
@@ -17,6 +18,11 @@ from todo_data import migrations
 from todo_data.errors import TodoDataError
 from todo_data.resources import alembic_ini
 from todo_data.settings import get_settings, mask_text, url_secrets
+
+if TYPE_CHECKING:  # the impact and trace packages load pandas, which `todo-data` starts without
+    import pandas as pd
+
+    from todo_data.impact import Finding
 
 log = logging.getLogger("todo_data.cli")
 _LIBPQ_OPTIONS = "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS"
@@ -213,8 +219,29 @@ def _db_plan(args: argparse.Namespace) -> int:
     print(findings_text(findings))
     print()
     print(report.to_text())
-    failing = not report.strict_failures().empty or any(item.blocks for item in findings)
-    return 1 if args.strict and failing else 0
+    blocking = [item for item in findings if item.blocks]
+    locking = report.strict_failures()
+    if args.strict and (blocking or not locking.empty):
+        print(_strict_line(blocking, locking), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _strict_line(blocking: list[Finding], locking: pd.DataFrame) -> str:
+    """Why ``db plan --strict`` exits 1, in one line: the findings and the statements it fails on."""
+    reasons = []
+    if blocking:
+        named = ", ".join(f"{item.revision} {item.rule} {item.where}" for item in blocking)
+        reasons.append(
+            f"{len(blocking)} finding(s) that fail or lose data the revision does not acknowledge ({named}): fix them, or "
+            "acknowledge a loss that is meant in the revision (acknowledge_data_loss)"
+        )
+    if not locking.empty:
+        named = ", ".join(f"{revision} step {step}" for revision, step in zip(locking["revision"], locking["step"], strict=True))
+        reasons.append(
+            f"{len(locking)} statement(s) that block reads on a table with rows while no lock_timeout is set ({named}): set LOCK_TIMEOUT (5s by default)"
+        )
+    return "todo-data: db plan --strict fails on " + "; and on ".join(reasons) + "."
 
 
 def _db_test(args: argparse.Namespace) -> int:
