@@ -179,6 +179,17 @@ def test_the_command_line_and_the_report_runner_start_without_pandas() -> None:
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
+def test_a_reports_kernel_checks_its_parameters_without_papermill_or_nbformat() -> None:
+    """A notebook's kernel calls check_parameters and run_info; papermill and nbformat (with jsonschema's format
+    checkers) would add about 35 MiB to its peak, which counts in a report's (docs/benchmarks.md)."""
+    code = (
+        "import sys, todo_data as td; td.setup_notebook(); td.check_parameters('04-task-report', top=5, weeks=3); "
+        "print(sorted(m for m in ('papermill', 'nbformat', 'nbclient', 'jsonschema') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
 def test_every_public_name_loads_on_first_use() -> None:
     code = "import todo_data; print(sum(getattr(todo_data, name) is not None for name in todo_data.__all__), len(todo_data.__all__))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)

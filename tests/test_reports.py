@@ -79,6 +79,42 @@ def test_papermill_help_notebook_lists_every_parameter() -> None:
 # --- parameters ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_read_as_papermill_reads_them(name: str) -> None:
+    """reports.parameters reads a notebook's parameters cell without papermill (the kernel's memory); the same reading."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"))
+    expected = {key: (value["inferred_type_name"], value["default"], value["help"]) for key, value in found.items()}
+    assert {key: (p.type_name, p.default, p.help) for key, p in reports.parameters(name).items()} == expected
+
+
+def test_parameters_read_annotations_type_comments_and_help_as_papermill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import papermill
+
+    source = "\n".join(
+        [
+            "# a comment line, then a blank one",
+            "",
+            "plain = 3",
+            "annotated: int = 4  # help after an annotation",
+            'quoted: "Optional[str]" = None',
+            "commented = 'x'  # type: str  the help, with # inside",
+            "untyped = [1, 2]  # just help",
+            "  indented = True  # type: bool",
+            "a = b = 2",
+        ]
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]})])
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(notebook, tmp_path / "01-made.ipynb")
+    monkeypatch.setenv("TODO_DATA_NOTEBOOKS", str(tmp_path))
+    found = papermill.inspect_notebook(str(tmp_path / "01-made.ipynb"))
+    expected = {key: (value["inferred_type_name"], value["default"], value["help"]) for key, value in found.items()}
+    assert len(expected) == 6
+    assert {key: (p.type_name, p.default, p.help) for key, p in reports.parameters("01-made").items()} == expected
+
+
 def test_check_parameters_accepts_and_converts_good_values(tmp_path: Path) -> None:
     database = tmp_path / "todo.db"
     database.touch()

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import re
@@ -20,9 +21,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import URL
 
@@ -32,6 +32,9 @@ from todo_data.db import get_engine, resolve_url
 from todo_data.errors import ConfigurationError, TodoDataError
 from todo_data.resources import shipped_path
 from todo_data.settings import DEFAULT_SQLITE_PATH, backend_of, get_settings, mask_text, mask_url
+
+if TYPE_CHECKING:
+    import nbformat
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -89,15 +92,37 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def parameters(name: str) -> dict[str, Parameter]:
-    """The parameters a notebook declares, as papermill reads them (``name = default  # type: T  # help``)."""
-    import papermill
+# papermill's PythonTranslator.PARAMETER_PATTERN: a notebook's kernel checks its parameters (check_parameters) without
+# importing papermill and nbformat, about 35 MiB of its peak memory (docs/benchmarks.md); a test holds this reading to
+# papermill.inspect_notebook's for every notebook.
+_PARAMETER = re.compile(
+    r"^(?P<target>\w[\w_]*)\s*(:\s*[\"']?(?P<annotation>\w[\w_\[\],\s]*)[\"']?\s*)?=\s*(?P<value>.*?)"
+    r"(\s*#\s*(type:\s*(?P<type_comment>[^\s]*)\s*)?(?P<help>.*))?$"
+)
 
-    found = papermill.inspect_notebook(str(notebook_path(name)))
-    return {
-        key: Parameter(key, str(value["inferred_type_name"]), str(value["default"]), str(value["help"] or ""))
-        for key, value in found.items()
-    }
+
+def parameters(name: str) -> dict[str, Parameter]:
+    """The parameters a notebook declares, as papermill reads them (``name = default  # type: T  # help``).
+
+    Read from the notebook's first cell tagged ``parameters`` line by line, one assignment a line, as
+    ``papermill.inspect_notebook`` reads a Python notebook (a value spread over lines is not supported here).
+    """
+    cells = json.loads(notebook_path(name).read_text(encoding="utf-8")).get("cells", [])
+    tagged = next((cell for cell in cells if "parameters" in cell.get("metadata", {}).get("tags", [])), None)
+    if tagged is None:
+        return {}
+    source = tagged["source"] if isinstance(tagged["source"], str) else "".join(tagged["source"])
+    found: dict[str, Parameter] = {}
+    for line in source.splitlines():
+        if not line.strip() or line.strip().startswith("#") or line.count("=") != 1:
+            continue
+        match = _PARAMETER.match(line.strip())
+        if match is None:
+            continue
+        type_name = str(match["annotation"] or match["type_comment"] or None).strip()
+        target = match["target"].strip()
+        found[target] = Parameter(target, type_name, str(match["value"]).strip(), str(match["help"] or "").strip())
+    return found
 
 
 @dataclass(frozen=True)
@@ -564,6 +589,7 @@ def _drop_widget_views(notebook: nbformat.NotebookNode) -> None:
 
 def write_html(notebook_file: Path, html_file: Path, *, show_code: bool = False) -> Path:
     """One self-contained HTML file: code hidden unless asked, figures inline, Mermaid drawn by an inline script."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(notebook_file, as_version=4)
