@@ -36,7 +36,7 @@ def refusal(database_url: str | URL | None, target: str, action: str, *, accept_
     parts = []
     if failing:
         fixes = "; ".join(dict.fromkeys(item.fix for item in failing if item.fix))
-        parts.append(f"the stored data does not fit it ({_named(failing)}): fix the data first ({fixes})")
+        parts.append(f"the stored data does not fit it ({_named(failing)}): fix the data ({fixes})")
     if losing:
         names = ", ".join(f'"{item.where}"' for item in losing)
         keep = f"acknowledge it in the revision ({ACKNOWLEDGE_MARKER} = [{names}]) or " if action == "upgrade" else ""

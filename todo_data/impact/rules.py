@@ -279,7 +279,9 @@ def narrower_type(change: Change, reader: Reader) -> list[Finding]:
     if predicate is not None:
         enforced = not isinstance(new, sa.String) or reader.backend.enforces_string_length
         note = "" if enforced else f"; {reader.backend.label} would keep them as they are, longer than the type says"
-        fix = "shorten or correct those values first in the revision, or keep the wider type"
+        fix = (
+            "shorten or correct those values in the revision before this step (what a shortening cuts off is gone), or keep the wider type"
+        )
         findings += _unfit(change, old, new, reader.matching(change.table, predicate), limit, "fails", note, fix)
     for unfit in reader.backend.not_castable(column, old, new, change.detail):
         if unfit.predicate is None:
