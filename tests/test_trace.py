@@ -140,7 +140,7 @@ def row(report: TraceReport, revision: str, step: int = 1) -> dict[str, object]:
 def modes(report: TraceReport, revision: str, relation: str, step: int = 1) -> set[str]:
     locks = report.locks
     chosen = locks[(locks["revision"] == revision) & (locks["step"] == step) & (locks["relation"] == relation)]
-    return set(chosen["mode"])
+    return set(chosen[chosen["held_since"].isna()]["mode"])  # the locks the statement took itself
 
 
 # --- the lock table itself ----------------------------------------------------------------------
@@ -267,6 +267,45 @@ def test_strict_fails_only_where_no_lock_timeout_guards_a_blocking_lock(make_dat
     assert "PostgreSQL refuses it" in refused["error"] and refused["error"] in refused["danger"]
     assert report.revisions[-1].error == refused["error"]
     assert "none (0)" in report.to_text()
+
+
+ONE_TRANSACTION = (
+    "rename, add, retype and drop a default in one transaction",
+    """
+    op.alter_column("task", "description", new_column_name="notes", existing_type=sa.Text())
+    op.add_column("task", sa.Column("estimate_minutes", sa.Integer(), server_default=sa.text("(30)"), nullable=False))
+    op.alter_column("task", "title", type_=sa.String(100), existing_type=sa.String(200))
+    op.alter_column("task", "estimate_minutes", server_default=None, existing_type=sa.Integer())
+    """,
+)
+
+
+def test_each_statement_shows_the_strongest_lock_held_on_what_it_works_on(make_database, tmp_path: Path) -> None:
+    """pg_locks lists a lock once: after statement 1's ACCESS EXCLUSIVE on task, ALTER TYPE only adds SHARE (and the
+    ADD COLUMN and DROP DEFAULT nothing), yet each of them holds ACCESS EXCLUSIVE while it runs: the line says so."""
+    target = filled(make_database, "postgresql", tasks=50)
+    folder = write_revisions(tmp_path, ONE_TRANSACTION)
+
+    report = trace(target, script_location=folder, lint=False)
+
+    assert report.revisions[0].error is None and report.revisions[0].statements == 4
+    lines = [row(report, "005", step)["locks"] for step in (1, 2, 3, 4)]
+    assert lines[0] == "ACCESS EXCLUSIVE on table task"
+    assert lines[1] == lines[3] == "ACCESS EXCLUSIVE on table task (held since statement 1)"
+    assert lines[2].startswith("ACCESS EXCLUSIVE on table task (held since statement 1) (+ACCESS EXCLUSIVE on 5 indexes")
+    assert "SHARE on" not in " ".join(lines)
+    assert modes(report, "005", "task", step=3) == {"SHARE"}, "what ALTER TYPE took itself is still in the locks table"
+    held = report.locks[(report.locks["step"] == 3) & report.locks["held_since"].notna()]
+    assert list(zip(held["relation"], held["mode"], held["held_since"], strict=True)) == [("task", "ACCESS EXCLUSIVE", 1)]
+    for step in (2, 3, 4):
+        statement = row(report, "005", step)
+        assert statement["blocks_while_running"] == "reads and writes on task" and statement["tables"] == "task 50 (traced with 0)"
+        assert "takes ACCESS EXCLUSIVE" not in statement["danger"], "a lock already held is not waited for"
+    assert row(report, "005", 3)["blocks"] == "reads and writes", "its own locks on the indexes"
+    assert list(report.dangerous()["step"]) == [3]
+    text = report.to_text()
+    assert "locks: ACCESS EXCLUSIVE on table task (held since statement 1) (+ACCESS EXCLUSIVE on 5 indexes)" in text
+    assert "none new" not in text
 
 
 # --- PostgreSQL: a staging copy the caller names ---------------------------------------------------

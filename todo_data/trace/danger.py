@@ -30,7 +30,7 @@ def lock_danger(record: Statement, rows: dict[str, int]) -> tuple[str, bool]:
             reasons.append(f"blocks {blocked} on {name} ({rows[name]:,} rows) while it {verb} it")
     strict = False
     for lock in record.locks:
-        if lock.new_relation or not lock.blocks or not rows.get(lock.table, 0):
+        if lock.new_relation or lock.held_since is not None or not lock.blocks or not rows.get(lock.table, 0):
             continue
         if "reads" in lock.blocks and no_timeout:
             strict = True

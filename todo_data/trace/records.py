@@ -28,6 +28,7 @@ class Lock:
     new_relation: bool  # made by this revision: no other session can see it yet, so the lock blocks nobody
     traced: bool = True
     blocks: tuple[str, ...] = ()
+    held_since: int | None = None  # taken by that earlier statement of the transaction and still held: this one did not wait for it
 
     def __post_init__(self) -> None:
         if not self.blocks and not self.new_relation and self.mode in CONFLICTS:
@@ -41,7 +42,7 @@ class Statement:
     statement: str
     traced: bool = True
     skipped: bool = False  # replaced by a no-op in the trace: it cannot run in a transaction at all
-    locks: list[Lock] = field(default_factory=list)
+    locks: list[Lock] = field(default_factory=list)  # taken by it, and the stronger ones still held on what it works on
     held_blocks: dict[str, set[str]] = field(default_factory=dict)  # table -> operations blocked while it runs
     rewrites: list[str] = field(default_factory=list)
     rebuilt_indexes: list[str] = field(default_factory=list)

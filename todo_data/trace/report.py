@@ -17,7 +17,7 @@ STATEMENT_COLUMNS = [
     "revision", "step", "statement", "traced", "locks", "blocks", "blocks_while_running", "rewrites", "scans", "ms",
     "tables", "rows", "traced_rows", "lock_timeout", "lint", "danger", "strict", "note", "error",
 ]  # fmt: skip
-LOCK_COLUMNS = ["revision", "step", "relation", "kind", "table", "mode", "blocks", "new_relation", "traced"]
+LOCK_COLUMNS = ["revision", "step", "relation", "kind", "table", "mode", "blocks", "new_relation", "traced", "held_since"]
 TABLE_COLUMNS = ["step", "statement", "locks", "blocks", "rewrite", "time", "lint", "danger"]
 
 
@@ -38,7 +38,8 @@ class TraceReport:
     """What the pending revisions do while they run, statement by statement, and where that was measured.
 
     ``statements``: one row per statement (:data:`STATEMENT_COLUMNS`); ``locks``: one row per relation lock a
-    statement took (:data:`LOCK_COLUMNS`); ``lint``: squawk's findings (``migrations.lint``'s columns plus the
+    statement took, and one per stronger lock an earlier statement of its transaction took and still holds on a
+    relation it works on (``held_since``: that statement's step; empty for the locks it took) (:data:`LOCK_COLUMNS`); ``lint``: squawk's findings (``migrations.lint``'s columns plus the
     ``step`` they belong to).
     """
 
@@ -146,19 +147,36 @@ def _locks_text(locks: list[Lock]) -> str:
         if entries[0].kind == "database":
             parts.append("write lock on the whole database")
             continue
-        own = {lock.mode for lock in entries if lock.relation == table}
+        own = [lock for lock in entries if lock.relation == table]
         others = [lock for lock in entries if lock.relation != table]
         prefix = "new " if new else ""
         if own:
-            text = f"{strongest(own)} on {prefix}{entries[0].kind if table == entries[0].relation else 'table'} {table}"
+            mode, since = _strongest(own)
+            text = f"{mode} on {prefix}{entries[0].kind if table == entries[0].relation else 'table'} {table}{_held(since, ' ')}"
             if others:
                 names = sorted({lock.relation for lock in others})
-                text += f" (+{strongest({lock.mode for lock in others})} on {len(names)} {'index' if len(names) == 1 else 'indexes'})"
+                mode, since = _strongest(others)
+                text += f" (+{mode} on {len(names)} {'index' if len(names) == 1 else 'indexes'}{_held(since, ', ')})"
         else:
             names = sorted({lock.relation for lock in others})
-            text = f"{strongest({lock.mode for lock in others})} on {prefix}{others[0].kind} {', '.join(names)}"
+            mode, since = _strongest(others)
+            text = f"{mode} on {prefix}{others[0].kind} {', '.join(names)}{_held(since, ' ')}"
         parts.append(text)
     return "; ".join(parts)
+
+
+def _strongest(locks: list[Lock]) -> tuple[str, int | None]:
+    """The strongest mode among ``locks``, and the earlier statement it is held since when this one did not take it."""
+    mode = strongest({lock.mode for lock in locks})
+    steps = [lock.held_since for lock in locks if lock.mode == mode]
+    return mode, None if None in steps else min(step for step in steps if step is not None)
+
+
+def _held(since: int | None, separator: str) -> str:
+    if since is None:
+        return ""
+    text = f"held since statement {since}"
+    return f" ({text})" if separator == " " else f"{separator}{text}"
 
 
 def _table_rows(name: str, rows: int, traced: int | None) -> str:
@@ -218,10 +236,13 @@ def statement_frames(statements: list[Statement], target_rows: dict[str, int], t
                     "blocks": describe_blocks(lock.blocks),
                     "new_relation": lock.new_relation,
                     "traced": lock.traced,
+                    "held_since": lock.held_since,
                 }
             )
     frame = pd.DataFrame(rows_out, columns=STATEMENT_COLUMNS)
     frame["ms"] = frame["ms"].astype("float64")
     frame["strict"] = frame["strict"].astype(bool)
     frame["traced"] = frame["traced"].astype(bool)
-    return frame, pd.DataFrame(locks_out, columns=LOCK_COLUMNS)
+    locks = pd.DataFrame(locks_out, columns=LOCK_COLUMNS)
+    locks["held_since"] = locks["held_since"].astype("Int64")
+    return frame, locks

@@ -47,10 +47,11 @@ class Tracing(abc.ABC):
         return lock_danger(record, rows)
 
     def blocks(self, record: Statement) -> set[str]:
-        """The everyday operations the locks a statement took make wait."""
+        """The everyday operations the locks a statement took make wait (not those its transaction already held)."""
         blocked: set[str] = set()
         for lock in record.locks:
-            blocked.update(lock.blocks)
+            if lock.held_since is None:
+                blocked.update(lock.blocks)
         return blocked
 
     def notes(self) -> list[str]:

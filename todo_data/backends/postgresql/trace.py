@@ -52,6 +52,30 @@ WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted
   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables"
+# Where each relation's catalog rows are: a statement that changes a relation's definition (a column, a default, a
+# constraint, a trigger) moves one. It shows what a statement works on when the locks it needs were already held.
+CATALOG = """
+SELECT relid, md5(string_agg(place, ',' ORDER BY place)) FROM (
+  SELECT oid AS relid, 'c' || ctid::text AS place FROM pg_class
+  UNION ALL SELECT attrelid, 'a' || ctid::text FROM pg_attribute
+  UNION ALL SELECT adrelid, 'd' || ctid::text FROM pg_attrdef
+  UNION ALL SELECT conrelid, 'k' || ctid::text FROM pg_constraint WHERE conrelid <> 0
+  UNION ALL SELECT tgrelid, 't' || ctid::text FROM pg_trigger
+) AS places
+WHERE relid IN (
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+)
+GROUP BY relid
+"""
+
+
+@dataclass
+class Snapshot:
+    relations: dict[int, Relation]
+    locks: set[tuple[int, str]]
+    scans: dict[int, int]
+    catalog: dict[int, str]
 
 
 class PostgresRecorder(Recorder):
@@ -61,34 +85,37 @@ class PostgresRecorder(Recorder):
         super().__init__(revision, lock_timeout)
         self.at_start: set[int] = set()  # relations that existed when the revision began: others are invisible to other sessions
         self.baseline: set[tuple[int, str]] = set()  # locks held before the revision (or released by a commit the real run makes)
+        self.acquired: dict[tuple[int, str], int] = {}  # lock -> the step that took it, since the last commit
         self.row_cache: dict[int, int] = {}
         self._connection: Any = None
-        self._before: tuple[dict[int, Relation], set[tuple[int, str]], dict[int, int]] | None = None
+        self._before: Snapshot | None = None
 
-    def _snapshot(self, dbapi_connection: Any) -> tuple[dict[int, Relation], set[tuple[int, str]], dict[int, int]]:
+    def _snapshot(self, dbapi_connection: Any) -> Snapshot:
         relations = {
             int(oid): Relation(int(oid), name, kind, int(table_oid), int(filenode))
             for oid, name, kind, filenode, table_oid in fetch(dbapi_connection, RELATIONS)
         }
         locks = {(int(oid), lock_mode_name(mode)) for oid, mode in fetch(dbapi_connection, LOCKS) if lock_mode_name(mode) in CONFLICTS}
         scans = {int(oid): int(count) for oid, count in fetch(dbapi_connection, SCANS)}
-        return relations, locks, scans
+        catalog = {int(oid): str(places) for oid, places in fetch(dbapi_connection, CATALOG)}
+        return Snapshot(relations, locks, scans, catalog)
 
     def start(self, dbapi_connection: Any) -> None:
         self._connection = dbapi_connection
-        relations, locks, _scans = self._snapshot(dbapi_connection)
-        self.at_start = set(relations)
-        self.baseline = locks
+        snapshot = self._snapshot(dbapi_connection)
+        self.at_start = set(snapshot.relations)
+        self.baseline = snapshot.locks
 
     def transaction_boundary(self) -> None:
         if self._connection is not None:
-            self.baseline = self._snapshot(self._connection)[1]
+            self.baseline = self._snapshot(self._connection).locks
+            self.acquired = {}
 
     def prepare(self, dbapi_connection: Any, record: Statement, statement: str) -> str:
         self._before = self._snapshot(dbapi_connection)
         concurrent = CONCURRENT_INDEX.match(statement)
         if concurrent:
-            self._static_concurrent(record, statement, self._before[0])
+            self._static_concurrent(record, statement, self._before.relations)
             return statement[: concurrent.end(1)] + statement[concurrent.end() :]
         if NO_TRANSACTION.match(statement):
             record.traced, record.skipped = False, True
@@ -126,16 +153,20 @@ class PostgresRecorder(Recorder):
 
     def observe(self, dbapi_connection: Any, record: Statement) -> None:
         assert self._before is not None
-        relations_before, locks_before, scans_before = self._before
-        relations_after, locks_after, scans_after = self._snapshot(dbapi_connection)
+        before, after = self._before, self._snapshot(dbapi_connection)
+        relations_before, locks_before, scans_before = before.relations, before.locks, before.scans
+        relations_after, locks_after, scans_after = after.relations, after.locks, after.scans
         known = {**relations_after, **relations_before}
 
         def table_name(relation: Relation) -> str:
             owner = known.get(relation.table_oid, relation)
             return owner.name
 
+        taken = sorted(locks_after - locks_before, key=lambda lock: (lock[0], LOCK_MODES.index(lock[1])))
+        for lock in taken:
+            self.acquired.setdefault(lock, record.step)
         if record.traced:
-            for oid, mode in sorted(locks_after - locks_before, key=lambda lock: (lock[0], LOCK_MODES.index(lock[1]))):
+            for oid, mode in taken:
                 relation = known.get(oid)
                 if relation is None:  # a transient heap of a rewrite, gone already
                     continue
@@ -143,12 +174,12 @@ class PostgresRecorder(Recorder):
                     Lock(relation.name, RELKINDS.get(relation.kind, relation.kind), table_name(relation), mode, oid not in self.at_start)
                 )
             for oid in relations_before.keys() & relations_after.keys():
-                before, after = relations_before[oid], relations_after[oid]
-                if before.filenode != after.filenode and before.filenode and after.filenode:
-                    if before.kind in ("r", "m", "t"):
-                        record.rewrites.append(before.name)
-                    elif before.kind == "i":
-                        record.rebuilt_indexes.append(before.name)
+                old, new = relations_before[oid], relations_after[oid]
+                if old.filenode != new.filenode and old.filenode and new.filenode:
+                    if old.kind in ("r", "m", "t"):
+                        record.rewrites.append(old.name)
+                    elif old.kind == "i":
+                        record.rebuilt_indexes.append(old.name)
             for oid, count in scans_after.items():
                 relation = known.get(oid)
                 if (
@@ -158,6 +189,7 @@ class PostgresRecorder(Recorder):
                     and relation.name not in record.rewrites
                 ):
                     record.scans.append(relation.name)
+            self._held_before(record, before, after, known)
         held: dict[str, set[str]] = {}
         for oid, mode in locks_after - self.baseline if record.traced else ():
             relation = known.get(oid)
@@ -178,6 +210,30 @@ class PostgresRecorder(Recorder):
             if oid not in self.row_cache:
                 self.row_cache[oid] = int(fetch(dbapi_connection, f"SELECT count(*) FROM {name}")[0][0])
             record.traced_rows[name] = self.row_cache[oid]
+
+    def _held_before(self, record: Statement, before: Snapshot, after: Snapshot, known: dict[int, Relation]) -> None:
+        """Add the locks an earlier statement of the transaction took and still holds on what this one works on, where
+        they are stronger than what it took itself: pg_locks lists a lock once, so a statement that needs a lock its
+        transaction already holds shows nothing new for it (ALTER TYPE after an ALTER TABLE shows only SHARE)."""
+        by_name = {relation.name: oid for oid, relation in known.items()}
+        worked_on = {oid for oid, _mode in after.locks - before.locks}
+        worked_on |= {by_name[name] for name in record.rewrites + record.rebuilt_indexes + record.scans if name in by_name}
+        worked_on |= {oid for oid in before.catalog.keys() & after.catalog.keys() if before.catalog[oid] != after.catalog[oid]}
+        worked_on |= {known[oid].table_oid for oid in worked_on if oid in known}
+        for oid in sorted(worked_on):
+            relation = known.get(oid)
+            own = [LOCK_MODES.index(mode) for held, mode in after.locks - before.locks if held == oid]
+            earlier = [
+                (LOCK_MODES.index(mode), step)
+                for (held, mode), step in self.acquired.items()
+                if held == oid and step < record.step and (held, mode) in after.locks
+            ]
+            if relation is None or not earlier or max(earlier)[0] <= max(own, default=-1):
+                continue
+            rank, step = max(earlier, key=lambda entry: (entry[0], -entry[1]))
+            kind = RELKINDS.get(relation.kind, relation.kind)
+            owner = known.get(relation.table_oid, relation).name
+            record.locks.append(Lock(relation.name, kind, owner, LOCK_MODES[rank], oid not in self.at_start, held_since=step))
 
 
 @contextlib.contextmanager
