@@ -38,9 +38,9 @@ class TraceReport:
     """What the pending revisions do while they run, statement by statement, and where that was measured.
 
     ``statements``: one row per statement (:data:`STATEMENT_COLUMNS`); ``locks``: one row per relation lock a
-    statement took, and one per stronger lock an earlier statement of its transaction took and still holds on a
-    relation it works on (``held_since``: that statement's step; empty for the locks it took) (:data:`LOCK_COLUMNS`); ``lint``: squawk's findings (``migrations.lint``'s columns plus the
-    ``step`` they belong to).
+    statement took, and one per stronger lock an earlier statement of the transaction took and still holds on a
+    relation it works on (``held_since``: that statement's step; empty for the locks it took) (:data:`LOCK_COLUMNS`);
+    ``lint``: squawk's findings (``migrations.lint``'s columns plus the ``step`` they belong to).
     """
 
     database: str
@@ -140,7 +140,7 @@ def _one_line(statement: str, width: int = 110) -> str:
 
 def _locks_text(locks: list[Lock]) -> str:
     groups: dict[tuple[str, bool], list[Lock]] = {}
-    for lock in locks:
+    for lock in sorted(locks, key=lambda lock: lock.new_relation):  # relations others can see first
         groups.setdefault((lock.table or lock.relation, lock.new_relation), []).append(lock)
     parts = []
     for (table, new), entries in groups.items():
