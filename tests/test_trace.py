@@ -424,6 +424,39 @@ def test_sqlite_trace_reports_batch_rebuilds_on_a_copy(make_database, tmp_path: 
         trace(target, script_location=folder, sample_tasks=10)
 
 
+def test_sqlite_statements_that_only_read_hold_the_revisions_write_lock_too(make_database, tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE takes the write lock before the first statement: a SELECT in the revision runs under it, and
+    another connection's write waits (checked from inside the revision), so its line says so as a write's does."""
+    target = filled(make_database, "sqlite", tasks=20)
+    reads = (
+        "reads then writes",
+        """
+        import sqlite3
+
+        bind = op.get_bind()
+        bind.exec_driver_sql("SELECT count(*) FROM task")
+        other = sqlite3.connect(bind.engine.url.database, timeout=0)
+        try:
+            other.execute("CREATE TABLE probe (x INTEGER)")
+            raise AssertionError("another connection could write during the revision")
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+        finally:
+            other.close()
+        """
+        + CONSTANT_DEFAULT[1],
+    )
+    folder = write_revisions(tmp_path, reads)
+
+    report = trace(target, script_location=folder)
+
+    assert report.revisions[0].error is None
+    read, write = row(report, "005", 1), row(report, "005", 2)
+    assert read["statement"].startswith("SELECT count(*)") and write["statement"].startswith("ALTER TABLE task ADD")
+    assert read["locks"] == write["locks"] == "write lock on the whole database"
+    assert read["blocks_while_running"] == write["blocks_while_running"] != ""
+
+
 # --- both backends -------------------------------------------------------------------------------------
 
 

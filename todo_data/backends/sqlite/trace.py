@@ -59,7 +59,8 @@ class SqliteRecorder(Recorder):
         ):
             record.note = f"part of the rebuild of {', '.join(sorted({self._copies.get(name, name) for name in mentioned}))}"
         record.tables = sorted({self._copies.get(name, name) for name in mentioned})
-        if not re.match(r"^\s*(SELECT|WITH)\b", text, re.I):
+        if not self.outside_transaction or not re.match(r"^\s*(SELECT|WITH)\b", text, re.I):
+            # The revision's BEGIN IMMEDIATE took the lock: a read in it holds it as long as a write does.
             # WAL: readers go on reading the last commit; a rollback journal makes them wait while the revision commits.
             blocks = ("writes",) if self.journal_mode == "wal" else ("reads", "writes")
             record.locks.append(Lock("database", "database", "", "WRITE LOCK", False, blocks=blocks))
