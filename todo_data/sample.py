@@ -23,13 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.schema import ColumnDefault, DefaultClause
 
 from todo_data import migrations
 from todo_data.backends import backend_for
 from todo_data.backends.load import LoadTarget
 from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
-from todo_data.models import DESCRIPTION_MAX, PRIORITIES
+from todo_data.models import DESCRIPTION_MAX, PRIORITIES, metadata
 from todo_data.settings import mask_url
 from todo_data.standby import require_primary
 
@@ -387,7 +388,7 @@ def load_sample(
         for name, table in TABLES.items():
             bar.set_description(name)
             if table in shapes:
-                _load_rows(target, table, conform(getattr(data, name), shapes[table]), bar)
+                _load_rows(target, table, conform(getattr(data, name), shapes[table], metadata.tables.get(table)), bar)
         bar.set_description("indexes")
         for done, statement in enumerate(restore, 1):
             target.execute(statement)
@@ -409,12 +410,15 @@ def table_columns(url: URL) -> dict[str, list[dict[str, Any]]]:
         engine.dispose()
 
 
-def conform(rows: pa.Table, columns: list[dict[str, Any]]) -> pa.Table:
+def conform(rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | None = None) -> pa.Table:
     """The generated rows in the columns a table has at its revision (models may be ahead of, or behind, the database).
 
-    A column the table lacks is left out; a column the sample lacks is left to its default, or, where it is NOT NULL
-    with no server default, filled with a plain value of its type (0, '', false, :data:`DEFAULT_NOW`); a timestamp
-    column without a time zone gets the UTC wall-clock time, as the seed's revision stored it.
+    A column the table lacks is left out (a renamed one too: the generator's ``description`` is not guessed to be a
+    ``notes`` the table has instead); a column the sample lacks is left to its default, or, where it is NOT NULL with no
+    server default, filled with the scalar default the ``model`` table (the models' own) gives it (``Field(default=30)``,
+    or a literal ``server_default`` the revision dropped) and otherwise with a plain value of its type (0, '', false,
+    :data:`DEFAULT_NOW`); a timestamp column without a time zone gets the UTC wall-clock time, as the seed's revision
+    stored it.
     """
     names, arrays = [], []
     for column in columns:
@@ -424,7 +428,9 @@ def conform(rows: pa.Table, columns: list[dict[str, Any]]) -> pa.Table:
             if pa.types.is_timestamp(array.type) and array.type.tz is not None and getattr(column["type"], "timezone", True) is False:
                 array = array.cast(pa.timestamp(array.type.unit))
         elif not column.get("nullable", True) and column.get("default") is None and column.get("autoincrement") is not True:
-            array = pa.array([_filler(column["type"])] * rows.num_rows)
+            known = model.columns.get(name) if model is not None else None
+            value = model_default(known, column["type"]) if known is not None else None
+            array = _repeated(_filler(column["type"]) if value is None else value, column["type"], rows.num_rows)
         else:
             continue
         names.append(name)
@@ -432,8 +438,70 @@ def conform(rows: pa.Table, columns: list[dict[str, Any]]) -> pa.Table:
     return pa.table(arrays, names=names)
 
 
+def model_default(column: sa.Column[Any], kind: Any) -> Any:
+    """The scalar value a model column gives a row that names no value for it, as a value of ``kind`` (the column's type
+    in the database); None where it has none: a callable default, an SQL expression, or a value ``kind`` cannot take."""
+    default = column.default
+    if isinstance(default, ColumnDefault) and default.is_scalar:
+        return _as_type(default.arg, kind)
+    server = column.server_default
+    if isinstance(server, DefaultClause):
+        text = server.arg if isinstance(server.arg, str) else getattr(server.arg, "text", None)
+        return _literal(text, kind) if isinstance(text, str) else None
+    return None
+
+
+def _literal(text: str, kind: Any) -> Any:
+    """An SQL literal (``30``, ``(30)``, ``'medium'``, ``false``) as a value of ``kind``; None for anything else."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return _as_type(text[1:-1].replace("''", "'"), kind)
+    booleans = {"true": True, "false": False}
+    return _as_type(booleans.get(text.lower(), text), kind)
+
+
+def _as_type(value: Any, kind: Any) -> Any:
+    """``value`` as the Python type of a column type (numbers from text too); None where it is not one."""
+    try:
+        python_type = kind.python_type
+    except NotImplementedError:
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool) or python_type is bool:
+        return value if isinstance(value, bool) and python_type is bool else None
+    if isinstance(value, python_type):
+        return value
+    if python_type in (int, float, Decimal) and isinstance(value, str | int | float):
+        try:
+            return python_type(value)
+        except (ValueError, ArithmeticError):
+            return None
+    return None
+
+
+def _repeated(value: Any, kind: Any, count: int) -> pa.Array:
+    """``value`` ``count`` times, as the Arrow type of the column type ``kind`` where it has an exact one: PostgreSQL's
+    binary COPY takes an INTEGER column only as 32-bit integers, a SMALLINT only as 16-bit ones."""
+    return pa.array([value] * count, type=_arrow_type(kind))
+
+
+def _arrow_type(kind: Any) -> pa.DataType | None:
+    """The Arrow type of a reflected column type, or None (Arrow infers it from the value) where there is no exact one."""
+    if isinstance(kind, sa.Boolean):
+        return pa.bool_()
+    if isinstance(kind, sa.Integer):
+        sizes = ((sa.SmallInteger, pa.int16()), (sa.BigInteger, pa.int64()))
+        return next((arrow for base, arrow in sizes if isinstance(kind, base)), pa.int32())
+    if isinstance(kind, sa.Float):
+        return pa.float32() if isinstance(kind, sa.REAL) else pa.float64()
+    if isinstance(kind, sa.String):
+        return pa.string()
+    return None
+
+
 def _filler(kind: Any) -> Any:
-    """A plain value of a column type, for a required column the sample knows nothing of."""
+    """A plain value of a column type, for a required column the sample and the models know no value of."""
     try:
         python_type = kind.python_type
     except NotImplementedError:
