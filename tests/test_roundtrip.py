@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import require_pg
+from conftest import require_pg, run_sql
 from project_copy import ProjectCopy
 from sqlalchemy.engine import URL
 
@@ -122,3 +122,32 @@ def test_the_copy_is_read_through_one_engine(make_database, monkeypatch: pytest.
     result = round_trip(url)
     assert result.ok, result.to_text()
     assert built.count(True) == 1, built
+
+
+NARROW_TITLE = 'with op.batch_alter_table("task") as batch_op:\n    batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(100), existing_nullable=False)'
+WIDEN_TITLE = 'with op.batch_alter_table("task") as batch_op:\n    batch_op.alter_column("title", existing_type=sa.String(100), type_=sa.String(200), existing_nullable=False)'
+
+
+@pytest.mark.parametrize("over_long", [3, 0])
+def test_sqlite_names_the_values_longer_than_a_new_varchar_it_does_not_enforce(make_database, tmp_path: Path, over_long: int) -> None:
+    url = filled(make_database, "sqlite")
+    if over_long:
+        run_sql(url, f"UPDATE task SET title = '{'x' * 150}' WHERE id IN (SELECT id FROM task ORDER BY id LIMIT {over_long})")
+    before = checksums(url)
+    project = ProjectCopy.make(tmp_path)
+    project.edit_models("TITLE_MAX = 200\n", "TITLE_MAX = 100\n")
+    project.add_revision(NARROW_TITLE, WIDEN_TITLE)
+
+    cli = project.cli("db", "test", "005", "--database-url", url.render_as_string(hide_password=False))
+
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "check: no differences from the models" in cli.stdout and cli.stdout.rstrip().endswith("result: ok")
+    notes = [line for line in cli.stdout.splitlines() if line.startswith("Note:") and "VARCHAR" in line]
+    if over_long:
+        assert notes == [
+            f"Note: SQLite does not enforce VARCHAR(n): after the upgrade task.title holds {over_long} values longer than its "
+            "new VARCHAR(100); PostgreSQL would refuse the upgrade on them (`todo-data db plan` counts them)."
+        ]
+    else:
+        assert notes == []
+    assert checksums(url) == before and migrations.current(url) == ("004",), "the database itself is only read"

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 
 from todo_data import chain, migrations
 from todo_data.backends import backend_for
+from todo_data.backends.base import registered
 from todo_data.db import DatabaseHandle, get_engine, open_database, require_sqlite_file, resolve_url
 from todo_data.errors import ConfigurationError, MigrationError, TodoDataError
 from todo_data.impact.changes import ACKNOWLEDGE_MARKER, Change, acknowledged, record
@@ -179,6 +180,7 @@ def _run(reads: DatabaseHandle, revision: Script, down: str, sample_tasks: int, 
     before = checksums(reads)
     _step(result, f"upgrade {down} -> {revision.revision}", lambda: migrations.upgrade(copy, revision.revision))
     upgraded = checksums(reads)
+    result.notes += unenforced_lengths(reads, changes)
     if revision.revision == chain.head():
         result.check = migrations.check(copy)
         result.steps.append("check: no differences from the models" if not result.check else f"check: {len(result.check)} difference(s)")
@@ -204,6 +206,47 @@ def _run(reads: DatabaseHandle, revision: Script, down: str, sample_tasks: int, 
                 result.losses.append(ColumnChange(**{**change.__dict__, "acknowledged": known}))
             else:
                 result.breaks.append(change)
+
+
+def unenforced_lengths(reads: DatabaseHandle, changes: list[Change]) -> list[str]:
+    """On a backend that does not enforce ``VARCHAR(n)``: a note per column the upgrade gave a length that stored values
+    exceed (counted on the upgraded copy), where a backend that enforces lengths would have refused the upgrade."""
+    backend = backend_for(reads.url)
+    if backend.enforces_string_length:
+        return []
+    strict = " or ".join(cls.label for cls in registered().values() if cls.enforces_string_length) or "A backend that enforces lengths"
+    notes = []
+    for table, column, length in _new_lengths(changes):
+        count = _longer_than(reads, table, column, length)
+        if count:
+            notes.append(
+                f"{backend.label} does not enforce VARCHAR(n): after the upgrade {table}.{column} holds {count:,} "
+                f"value{'s' if count != 1 else ''} longer than its new VARCHAR({length}); {strict} would refuse the upgrade "
+                "on them (`todo-data db plan` counts them)."
+            )
+    return notes
+
+
+def _new_lengths(changes: list[Change]) -> list[tuple[str, str, int]]:
+    """(table, column as named after the upgrade, length) for each column the upgrade gives a ``String(n)`` type."""
+    found = []
+    for change in changes:
+        new = change.detail.get("type_")
+        if change.role == "run" and change.kind == "alter_column" and isinstance(new, sa.String) and new.length is not None:
+            assert change.table is not None and change.column is not None
+            found.append((change.table, str(change.detail.get("name") or change.column), new.length))
+    return found
+
+
+def _longer_than(reads: DatabaseHandle, table: str, column: str, length: int) -> int:
+    """How many stored values of ``table.column`` are longer than ``length`` characters (0 where it is not there)."""
+    with reads.connect() as connection:
+        inspector = sa.inspect(connection)
+        if table not in inspector.get_table_names() or column not in {item["name"] for item in inspector.get_columns(table)}:
+            return 0
+        value = sa.column(column)
+        counted = sa.select(sa.func.count()).select_from(sa.table(table, value)).where(sa.func.length(value) > length)
+        return int(connection.execute(counted).scalar_one())
 
 
 def _above(revision: Script, current: str) -> bool:
