@@ -475,7 +475,7 @@ def test_a_new_not_null_column_gets_the_models_default_on_a_load_and_an_append(b
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_renamed_column_is_not_guessed_and_the_load_still_works(backend: str, make_database, tmp_path: Path) -> None:
+def test_a_column_the_chain_renames_gets_the_generated_values(backend: str, make_database, tmp_path: Path) -> None:
     if backend == "postgresql":
         require_pg()
     url = make_database(backend)
@@ -486,7 +486,27 @@ def test_a_renamed_column_is_not_guessed_and_the_load_still_works(backend: str, 
 
     _in_copy(project, url, ("db", "upgrade"), ("sample", "--tasks", "20"), ("sample", "--tasks", "10", "--append"))
 
-    # the generator's descriptions have no column here; notes are not filled from them by guesswork
+    # the chain's own revision 005 says description became notes: the generated descriptions go there
+    described = [generate(20, tasks).tasks["description"].to_pylist() for tasks in (20, 10)]
+    assert _execute(url, "SELECT notes FROM task ORDER BY id") == [(text,) for text in described[0] + described[1]]
+    assert sum(text is not None for text in described[0] + described[1]) > 5
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_column_only_the_models_rename_is_not_guessed_and_the_load_still_works(backend: str, make_database, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        require_pg()
+    url = make_database(backend)
+    project = ProjectCopy.make(tmp_path)
+    # a revision that drops description and adds notes: no rename the chain states, so nothing maps to notes
+    project.add_revision(
+        'with op.batch_alter_table("task") as batch_op:\n'
+        '    batch_op.drop_column("description")\n'
+        '    batch_op.add_column(sa.Column("notes", sa.Text(), nullable=True))'
+    )
+
+    _in_copy(project, url, ("db", "upgrade"), ("sample", "--tasks", "20"), ("sample", "--tasks", "10", "--append"))
+
     assert _execute(url, "SELECT count(*), count(title), count(notes) FROM task") == [(30, 30, 0)]
 
 
@@ -518,3 +538,7 @@ def test_a_required_column_the_sample_lacks_gets_the_models_scalar_default_else_
         "unmodelled": [0, 0],
     }
     assert sample.conform(pa.table({"id": [1]}), columns).to_pydict()["minutes"] == [0]  # no models given: a plain value
+    renamed = sample.conform(
+        pa.table({"id": [1], "description": ["kept"]}), [*columns, {"name": "notes", "type": sa.Text()}], None, {"notes": "description"}
+    )
+    assert renamed.column_names[-1] == "notes" and renamed["notes"].to_pylist() == ["kept"] and "description" not in renamed.column_names

@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.schema import ColumnDefault, DefaultClause
 
-from todo_data import migrations
+from todo_data import chain, migrations
 from todo_data.backends import backend_for
 from todo_data.backends.load import LoadTarget
 from todo_data.db import build_engine, resolve_url, translate_errors
 from todo_data.errors import ConfigurationError, MigrationError
+from todo_data.impact.changes import record
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES, metadata
 from todo_data.settings import mask_url
 from todo_data.standby import require_primary
@@ -104,6 +105,7 @@ DEPENDENCIES_SCHEMA = pa.schema(
     [("id", pa.int32()), ("parent_task_id", pa.int32()), ("child_task_id", pa.int32()), ("created_at", UTC_MICROS)]
 )
 TABLES = {"users": "users", "tasks": "task", "dependencies": "task_relationships"}  # SampleData field -> table, in load order
+GENERATED = {"users": USERS_SCHEMA, "task": TASKS_SCHEMA, "task_relationships": DEPENDENCIES_SCHEMA}  # table -> generated columns
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,7 @@ def load_sample(
     require_primary(url, "sample")
     show = sys.stderr.isatty() if progress is None else progress
     shapes = table_columns(url)
+    renamed = column_renames(url, state.current)
     target = backend_for(url).load_target(url, tuple(table for table in TABLES.values() if table in shapes))
     with translate_errors(url), _progress_bar(show) as bar, target:
         holding = target.tables_holding_rows()
@@ -388,7 +391,8 @@ def load_sample(
         for name, table in TABLES.items():
             bar.set_description(name)
             if table in shapes:
-                _load_rows(target, table, conform(getattr(data, name), shapes[table], metadata.tables.get(table)), bar)
+                rows = conform(getattr(data, name), shapes[table], metadata.tables.get(table), renamed.get(table))
+                _load_rows(target, table, rows, bar)
         bar.set_description("indexes")
         for done, statement in enumerate(restore, 1):
             target.execute(statement)
@@ -410,12 +414,15 @@ def table_columns(url: URL) -> dict[str, list[dict[str, Any]]]:
         engine.dispose()
 
 
-def conform(rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | None = None) -> pa.Table:
+def conform(
+    rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | None = None, renamed: dict[str, str] | None = None
+) -> pa.Table:
     """The generated rows in the columns a table has at its revision (models may be ahead of, or behind, the database).
 
-    A column the table lacks is left out (a renamed one too: the generator's ``description`` is not guessed to be a
-    ``notes`` the table has instead); a column the sample lacks is left to its default, or, where it is NOT NULL with no
-    server default, filled with the scalar default the ``model`` table (the models' own) gives it (``Field(default=30)``,
+    A column the table lacks is left out; ``renamed`` (a column's name here -> the generator's, from
+    :func:`column_renames`) gives a renamed column its values, and nothing else is guessed (a column of the same
+    position or type is not taken for it). A column the sample lacks is left to its default, or, where it is NOT NULL
+    with no server default, filled with the scalar default the ``model`` table (the models' own) gives it (``Field(default=30)``,
     or a literal ``server_default`` the revision dropped) and otherwise with a plain value of its type (0, '', false,
     :data:`DEFAULT_NOW`); a timestamp column without a time zone gets the UTC wall-clock time, as the seed's revision
     stored it.
@@ -423,8 +430,9 @@ def conform(rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | Non
     names, arrays = [], []
     for column in columns:
         name = column["name"]
-        if name in rows.column_names:
-            array = rows[name]
+        source = name if name in rows.column_names else (renamed or {}).get(name)
+        if source is not None and source in rows.column_names:
+            array = rows[source]
             if pa.types.is_timestamp(array.type) and array.type.tz is not None and getattr(column["type"], "timezone", True) is False:
                 array = array.cast(pa.timestamp(array.type.unit))
         elif not column.get("nullable", True) and column.get("default") is None and column.get("autoincrement") is not True:
@@ -436,6 +444,41 @@ def conform(rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | Non
         names.append(name)
         arrays.append(array)
     return pa.table(arrays, names=names)
+
+
+def column_renames(url: URL, current: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """table -> {a column's name at ``current`` (the database's revision): the generator's column it was}, from the
+    renames (``alter_column(new_column_name=...)``) the chain's revisions up to there make, followed in order.
+
+    Only what the chain itself says is taken: a revision that cannot be recorded offline (one that reads the
+    database through ``op.get_bind()``) adds nothing, and a revision the chain does not know gives no renames.
+    """
+    revisions = chain.revisions()
+    if not current or current[0] not in {revision.revision for revision in revisions}:
+        return {}
+    dialect = url.get_dialect()()
+    names = {table: {column: column for column in GENERATED[table].names} for table in GENERATED}  # generator -> now
+    for revision in revisions:
+        for table, old, new in _renames_in(revision.module, dialect):
+            for generated, now in names.get(table, {}).items():
+                if now == old:
+                    names[table][generated] = new
+        if revision.revision == current[0]:
+            break
+    return {table: {now: generated for generated, now in pairs.items() if now != generated} for table, pairs in names.items()}
+
+
+def _renames_in(module: Any, dialect: sa.Dialect) -> list[tuple[str, str, str]]:
+    """(table, old, new) for each column a revision's upgrade renames; [] where it cannot be recorded offline."""
+    try:
+        changes = record(module.upgrade, dialect)
+    except Exception:  # a revision that needs a live database cannot be recorded: it is taken to rename nothing
+        return []
+    return [
+        (change.table, change.column, str(change.detail["name"]))
+        for change in changes
+        if change.kind == "alter_column" and change.table and change.column and change.detail.get("name")
+    ]
 
 
 def model_default(column: sa.Column[Any], kind: Any) -> Any:
