@@ -188,8 +188,15 @@ def test_a_revision_looks_like_the_chains_and_plain_alembic_writes_the_same(tmp_
     path.unlink()
     database = f"sqlite:///{tmp_path / 'head.db'}"
     assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
-    plain = subprocess.run(
-        [str(BIN / "alembic"), "-x", "rename=task.description=task.notes", "revision", "--autogenerate", "-m", "task notes"],
+    plain = plain_alembic(copy, database, "-x", "rename=task.description=task.notes", "revision", "--autogenerate", "-m", "task notes")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert undated(path.read_text()) == undated(written)
+
+
+def plain_alembic(copy: Path, database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Plain ``alembic ARGS`` from the copy's root, with ``DATABASE_URL`` set to ``database`` and no terminal."""
+    return subprocess.run(
+        [str(BIN / "alembic"), *args],
         capture_output=True,
         text=True,
         cwd=copy,
@@ -198,12 +205,28 @@ def test_a_revision_looks_like_the_chains_and_plain_alembic_writes_the_same(tmp_
         timeout=300,
         check=False,
     )
+
+
+def undated(source: str) -> str:
+    return re.sub(r"Create Date: .*", "", source)
+
+
+def test_plain_alembic_against_postgresql_writes_the_same_file(tmp_path: Path, make_database) -> None:
+    """A scalar default's server default is the same text whichever database the models were compared with (Alembic's
+    SQLite impl alone wrote ``sa.text("(30)")``, and plain Alembic compares with DATABASE_URL)."""
+    require_pg()
+    copy = project_copy(tmp_path, RENAME_AND_NOT_NULL)
+    written = run(copy, "db", "revision", "-m", "task notes", "--rename", "task.description=task.notes", "--no-test")
+    assert written.returncode == 0, written.stdout + written.stderr
+    path = copy / "alembic" / "versions" / "005_task_notes.py"
+    text = path.read_text()
+    assert 'server_default=sa.text("30")' in text, text
+    path.unlink()
+    database = make_database("postgresql").render_as_string(hide_password=False)
+    assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
+    plain = plain_alembic(copy, database, "-x", "rename=task.description=task.notes", "revision", "--autogenerate", "-m", "task notes")
     assert plain.returncode == 0, plain.stdout + plain.stderr
-
-    def undated(source: str) -> str:
-        return re.sub(r"Create Date: .*", "", source)
-
-    assert undated(path.read_text()) == undated(written)
+    assert undated(path.read_text()) == undated(text)
 
 
 def test_without_a_terminal_or_an_answer_a_rename_stays_a_drop_and_the_round_trip_fails_on_it(tmp_path: Path) -> None:
