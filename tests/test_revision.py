@@ -268,7 +268,61 @@ def test_a_rename_answer_that_matches_nothing_is_one_line(tmp_path: Path) -> Non
     assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task.title=task.name"), "task.description=task.notes")
     assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task.description=notes"), "TABLE.OLD=TABLE.NEW", "OLD=NEW")
     assert_one_line_error(run(copy, "db", "revision", "-m", "x", "--rename", "task=todo"), "the pairs are: task.description=task.notes")
+    empty = run(copy, "db", "revision", "-m", "x", "--empty", "--rename", "task.description=task.notes")
+    assert_one_line_error(empty, "--rename task.description=task.notes answers no question", "--empty")
     assert versions(copy) == versions(project_copy(tmp_path / "clean"))
+
+
+@pytest.mark.parametrize(
+    ("edits", "pair", "head_does", "answered"),
+    [
+        (RENAME_AND_NOT_NULL, "task.description=task.notes", "drops task.description and adds task.notes", 'new_column_name="notes"'),
+        (
+            {'    __tablename__ = "users"\n': '    __tablename__ = "people"\n', 'foreign_key="users.id"': 'foreign_key="people.id"'},
+            "users=people",
+            "creates people empty, leaving users",
+            'op.rename_table("users", "people")',
+        ),
+    ],
+)
+def test_the_warnings_advice_works_and_an_answer_to_no_question_is_refused(
+    tmp_path: Path, edits: dict[str, str], pair: str, head_does: str, answered: str
+) -> None:
+    copy = project_copy(tmp_path, edits)
+    path = copy / "alembic" / "versions" / "005_task_notes.py"
+    unanswered = run(copy, "db", "revision", "-m", "task notes", "--no-test")
+    assert unanswered.returncode == 0, unanswered.stdout + unanswered.stderr
+    assert f"if it is a rename, delete {path} (written now without it) and run again with --rename {pair}" in unanswered.stderr
+    assert f"wrote {path}" in unanswered.stdout
+    destructive = path.read_text()
+
+    # run again with the answer but the file kept: the models match it, so the answer is refused, naming the file
+    expected = (
+        f"--rename {pair} matches no dropped and added column or table of the models: they already match head (005)",
+        f"{path} was written without the rename (its upgrade {head_does}): delete it",
+    )
+    assert_one_line_error(run(copy, "db", "revision", "-m", "task notes", "--rename", pair, "--no-test"), *expected)
+    assert path.read_text() == destructive and versions(copy)[-1] == path.name
+    # plain Alembic, against a database at that head, says the same in its one FAILED: line
+    database = f"sqlite:///{tmp_path / 'head.db'}"
+    assert run(copy, "db", "upgrade", "--database-url", database).returncode == 0
+    plain = plain_alembic(copy, database, "-x", f"rename={pair}", "revision", "--autogenerate", "-m", "task notes")
+    assert plain.returncode == 255, plain.stdout + plain.stderr  # Alembic's exit code for a CommandError
+    failed = [line for line in plain.stdout.splitlines() if line.startswith("FAILED: ")]
+    assert len(failed) == 1 and all(text in failed[0] for text in expected), plain.stdout + plain.stderr
+    assert "nothing written" not in plain.stdout + plain.stderr and versions(copy)[-1] == path.name
+
+    # the advice followed: deleted, then the same command writes the rename
+    path.unlink()
+    followed = run(copy, "db", "revision", "-m", "task notes", "--rename", pair, "--no-test")
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert answered in path.read_text()
+    # and once more: head already makes that rename
+    assert_one_line_error(
+        run(copy, "db", "revision", "-m", "task notes", "--rename", pair),
+        "already match head (005)",
+        f"005 already renames {pair.replace('=', ' to ')}.",
+    )
 
 
 def yes_on_a_terminal(copy: Path, *args: str, timeout: float = 180) -> tuple[int, bytes]:

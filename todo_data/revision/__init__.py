@@ -122,6 +122,12 @@ def make_revision(
     if not message or not message.strip():
         raise ConfigurationError('A revision needs a message saying what it changes: -m "task notes", for example.')
     answers = renames if isinstance(renames, dict) else parse_renames(renames)
+    if answers and not autogenerate:
+        pairs = " ".join(f"--rename {source}={target}" for source, target in answers.items())
+        raise ConfigurationError(
+            f"{pairs} answers no question: an empty revision (--empty) compares no models, so it finds nothing renamed; "
+            "write the rename by hand in it (op.alter_column(..., new_column_name=...), op.rename_table), or drop --empty."
+        )
     with scratch_at_head() as url:
         engine = build_engine(url, for_migrations=True)
         try:

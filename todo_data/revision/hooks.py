@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +21,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
-from todo_data.errors import TodoDataError
+from todo_data.errors import ConfigurationError, TodoDataError
 from todo_data.revision import defaults, renames, tables
+from todo_data.revision.advice import answers_nothing
 from todo_data.revision.describe import describe_ops
-from todo_data.revision.ids import next_revision_id, require_one_head
+from todo_data.revision.ids import next_revision_id, require_one_head, revision_file
 
 log = logging.getLogger("todo_data.revision")
 
@@ -85,18 +87,23 @@ def _table_candidates(context: MigrationContext, script: ops.MigrationScript) ->
     return tables.candidates(script.upgrade_ops, sa.inspect(context.connection), model_tables)
 
 
+def _written(context: MigrationContext, script: ops.MigrationScript) -> Path | None:
+    """The file this run writes, for the warnings to name (None without a config: nothing is written)."""
+    return revision_file(ScriptDirectory.from_config(context.config), script) if context.config is not None else None
+
+
 def _renames(context: MigrationContext, script: ops.MigrationScript) -> tuple[list[renames.Candidate], list[str]]:
     """Renamed tables first (asked, then rewritten as renames with their column changes), then renamed columns,
     those of a renamed table included (``todo.description`` to ``todo.notes`` once ``task`` is ``todo``)."""
-    answers, ask = _answers(context), _asker(context)
+    answers, ask, written = _answers(context), _asker(context), _written(context, script)
     found_tables = _table_candidates(context, script)
     renames.require_known(answers, [*found_tables, *renames.candidates(script.upgrade_ops)], tables_only=True)
-    chosen_tables, warnings = renames.choose(found_tables, answers, ask)
+    chosen_tables, warnings = renames.choose(found_tables, answers, ask, written)
     if chosen_tables:
         tables.apply(script, chosen_tables, AutogenContext(context))
     found_columns = renames.candidates(script.upgrade_ops)
     renames.require_known(answers, [*found_tables, *found_columns])
-    chosen_columns, column_warnings = renames.choose(found_columns, answers, ask)
+    chosen_columns, column_warnings = renames.choose(found_columns, answers, ask, written)
     renames.apply(script, chosen_columns, context.dialect)
     return [*chosen_tables, *chosen_columns], [*warnings, *column_warnings]
 
@@ -122,6 +129,9 @@ def _process(context: MigrationContext, directives: list[ops.MigrationScript]) -
         return
     script = directives[0]
     if script.upgrade_ops.is_empty():
+        answers = _answers(context)
+        if answers and config is not None:  # the answer is news: most often, head was written before it was given
+            raise ConfigurationError(answers_nothing(answers, ScriptDirectory.from_config(config), context.dialect))
         directives[:] = []
         findings.written = False
         if _plain_alembic(context):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import Counter
 from pathlib import Path
 
+from alembic.operations import ops
 from alembic.script import ScriptDirectory
 
 from todo_data.errors import MigrationError
@@ -50,3 +52,10 @@ def next_revision_id(script: ScriptDirectory) -> str:
     widths = Counter(len(rev) for rev in file_revisions(script) if rev.isdigit())
     width = max([WIDTH, *widths])
     return str(max(numbers, default=0) + 1).zfill(width)
+
+
+def revision_file(script: ScriptDirectory, directive: ops.MigrationScript) -> Path:
+    """The file Alembic is about to write ``directive`` to (``ScriptDirectory.generate_revision`` names it so), for
+    advice given before it is written."""
+    folder = directive.version_path or script.versions
+    return Path(script._rev_path(folder, str(directive.rev_id), directive.message, datetime.datetime.now(datetime.UTC)))

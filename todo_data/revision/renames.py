@@ -11,12 +11,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Union
 
 import sqlalchemy as sa
 from alembic.operations import ops
 
 from todo_data.errors import ConfigurationError
+from todo_data.revision.advice import rerun
 from todo_data.revision.tables import TableRenameCandidate
 
 Candidate = Union["RenameCandidate", TableRenameCandidate]
@@ -42,11 +44,12 @@ class RenameCandidate:
     def question(self) -> str:
         return f"Did you rename {self.source} to {self.target}? [y/N] "
 
-    def warning(self) -> str:
+    def warning(self, written: Path | None = None, given: dict[str, str] | None = None) -> str:
+        """Why the unanswered pair matters, and how to answer it (``written``: the file this run writes without it;
+        ``given``: the answers this run had, needed again)."""
         return (
             f"{self.source} is dropped and {self.target} added, so the values stored in {self.source} are lost; "
-            f"if it is a rename, run again with --rename {self.source}={self.target} "
-            f"(plain Alembic: alembic -x rename={self.source}={self.target} revision --autogenerate)"
+            f"{rerun(self.source, self.target, written, given)}"
         )
 
 
@@ -121,8 +124,11 @@ def require_known(answers: dict[str, str], found: list[Candidate], *, tables_onl
             )
 
 
-def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[Candidate], list[str]]:
-    """The renames to make among ``found`` (from ``answers``, else asked) and a warning for each pair nobody answered."""
+def choose(
+    found: list[Candidate], answers: dict[str, str], ask: Ask | None, written: Path | None = None
+) -> tuple[list[Candidate], list[str]]:
+    """The renames to make among ``found`` (from ``answers``, else asked) and a warning for each pair nobody answered
+    (``written``: the file this run writes, to delete before answering)."""
     chosen: list[Candidate] = []
     warnings: list[str] = []
     used: set[str] = set()
@@ -139,7 +145,7 @@ def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> 
                 chosen.append(candidate)
                 used.update((candidate.source, candidate.target))
             continue
-        warnings.append(candidate.warning())
+        warnings.append(candidate.warning(written, answers))
     return chosen, warnings
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import MigrateOperation, ops
 from sqlalchemy.engine import Inspector
+
+from todo_data.revision.advice import rerun
 
 STEPS_IMPORT = "from todo_data.revision.steps import rename_constraints, rename_indexes"
 
@@ -48,14 +51,12 @@ class TableRenameCandidate:
     def question(self) -> str:
         return f"Did you rename {self.old} to {self.new}? [y/N] "
 
-    def warning(self) -> str:
+    def warning(self, written: Path | None = None, given: dict[str, str] | None = None) -> str:
+        """Why the unanswered pair matters, and how to answer it (``written``: the file this run writes without it;
+        ``given``: the answers this run had, needed again)."""
         fate = "dropped with its rows" if self.dropped else "left as it is with its rows (no longer in the models)"
         columns = "the same columns" if self.common is None else f"{self.common[0]} of its {self.common[1]} columns"
-        return (
-            f"{self.new} is created empty and {self.old}, which has {columns}, is {fate}; "
-            f"if it is a rename, run again with --rename {self.old}={self.new} "
-            f"(plain Alembic: alembic -x rename={self.old}={self.new} revision --autogenerate)"
-        )
+        return f"{self.new} is created empty and {self.old}, which has {columns}, is {fate}; {rerun(self.old, self.new, written, given)}"
 
 
 class RenameConstraintsOp(MigrateOperation):
