@@ -52,7 +52,7 @@ def test_a_table_renamed_with_column_changes_keeps_every_value_both_ways(tmp_pat
     table_only = run(copy, "db", "revision", "-m", "todo", "--no-test", "--rename", "task=todo")
     assert table_only.returncode == 0, table_only.stderr
     # the advice names the file to delete and every answer the next run needs, the table's included
-    advice = f"delete {path} (written now without it) and run again with --rename task=todo --rename todo.description=todo.notes "
+    advice = f"delete {path.parent / '005_*.py'} (written now without it) and run again with --rename task=todo --rename todo.description=todo.notes "
     assert advice in table_only.stderr and "alembic -x rename=task=todo,todo.description=todo.notes revision" in table_only.stderr
     assert 'op.rename_table("task", "todo")' in path.read_text()
     path.unlink()

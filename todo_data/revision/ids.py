@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections import Counter
 from pathlib import Path
@@ -55,7 +54,6 @@ def next_revision_id(script: ScriptDirectory) -> str:
 
 
 def revision_file(script: ScriptDirectory, directive: ops.MigrationScript) -> Path:
-    """The file Alembic is about to write ``directive`` to (``ScriptDirectory.generate_revision`` names it so), for
-    advice given before it is written."""
-    folder = directive.version_path or script.versions
-    return Path(script._rev_path(folder, str(directive.rev_id), directive.message, datetime.datetime.now(datetime.UTC)))
+    """The file Alembic is about to write ``directive`` to, as a pattern (``alembic/versions/005_*.py``: the chain's
+    file_template is ``%(rev)s_%(slug)s``, and Alembic makes the slug itself), for advice given before it is written."""
+    return Path(directive.version_path or script.versions) / f"{directive.rev_id}_*.py"
