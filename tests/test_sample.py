@@ -33,6 +33,7 @@ from todo_data.db import get_engine
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.models import DESCRIPTION_MAX, PRIORITIES, TITLE_MAX, Task, TaskRelationship, User
 from todo_data.sample import generate, load_sample
+from todo_data.sample import load as sample_load
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -289,7 +290,7 @@ def test_rows_are_refused_without_append_skipped_with_if_empty_and_added_with_ap
 def test_a_failure_mid_load_leaves_the_database_as_it_was(head_url: URL, backend: str, step: str, monkeypatch) -> None:
     before = _schema_objects(head_url)
     loaded: list[str] = []
-    load_rows = sample._load_rows
+    load_rows = sample_load._load_rows
 
     def failing_rows(target: Any, table: str, rows: pa.Table, bar: Any) -> None:
         if table == "task":
@@ -301,7 +302,7 @@ def test_a_failure_mid_load_leaves_the_database_as_it_was(head_url: URL, backend
         raise RuntimeError("disk full (simulated)")
 
     if step == "rows":  # after the users went in, before the tasks
-        monkeypatch.setattr(sample, "_load_rows", failing_rows)
+        monkeypatch.setattr(sample_load, "_load_rows", failing_rows)
     else:  # after every row went in and every index and constraint was restored
         monkeypatch.setattr(PostgresLoadTarget if backend == "postgresql" else SqliteLoadTarget, "finish", failing_finish)
     with pytest.raises(RuntimeError, match="simulated"):
@@ -363,7 +364,7 @@ def test_a_constraint_failing_inside_the_loader_process_leaves_the_database_as_i
         load_sample(url, users=10, tasks=300, seed=1)
     before = _sqlite_state(url)
     generate_rows = sample.generate
-    monkeypatch.setattr(sample, "generate", lambda *args, **kwargs: _dangling(generate_rows(*args, **kwargs)))
+    monkeypatch.setattr(sample_load, "generate", lambda *args, **kwargs: _dangling(generate_rows(*args, **kwargs)))
 
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):  # SQLite's own check, in the child
         load_sample(url, users=10, tasks=400, seed=2, append=append)
@@ -376,7 +377,7 @@ def test_a_killed_loader_process_leaves_the_database_as_it_was_and_a_reader_neve
     url = _sqlite_head(make_database)
     before = _sqlite_state(url)
     seen: list[tuple[Any, ...]] = []
-    load_rows = sample._load_rows
+    load_rows = sample_load._load_rows
 
     def kill_before_tasks(target: Any, table: str, rows: pa.Table, bar: Any) -> None:
         if table == "task":  # the users are in and the indexes dropped, inside the child's open transaction
@@ -386,7 +387,7 @@ def test_a_killed_loader_process_leaves_the_database_as_it_was_and_a_reader_neve
             target.process.wait()
         load_rows(target, table, rows, bar)
 
-    monkeypatch.setattr(sample, "_load_rows", kill_before_tasks)
+    monkeypatch.setattr(sample_load, "_load_rows", kill_before_tasks)
     with pytest.raises(sqlite3.OperationalError, match="loader process ended with exit code -9"):
         load_sample(url, users=10, tasks=400, seed=2)
     assert seen == [before]  # this process held no transaction: its reader saw the committed state, nothing of the load

@@ -1,39 +1,21 @@
-"""Deterministic sample data: generated with NumPy and Arrow (no per-row Python), bulk-loaded in one transaction.
+"""Deterministic sample rows, generated with NumPy and Arrow (no per-row Python).
 
-Users own a Zipf-like number of tasks; timestamps span the two years up to an as-of day in UTC;
-priorities and completion depend on a task's age; dependencies form a DAG (a task waits on an older task of its owner),
-and some open tasks wait on older open tasks. Each backend's load
-target (``todo_data/backends/*/load.py``) takes the rows: PostgreSQL through ADBC (COPY BINARY); SQLite through
-ADBC's bulk ingest, in a child process; into empty tables both drop the secondary indexes and constraints first and
-restore them exactly afterwards, inside the same transaction.
+Users own a Zipf-like number of tasks; timestamps span the two years up to an as-of day in UTC; priorities and
+completion depend on a task's age; dependencies form a DAG (a task waits on an older task of its owner), and some open
+tasks wait on older open tasks.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
-from sqlalchemy.engine import URL
-from sqlalchemy.schema import ColumnDefault, DefaultClause
 
-from todo_data import chain, migrations
-from todo_data.backends import backend_for
-from todo_data.backends.load import LoadTarget
-from todo_data.db import build_engine, resolve_url, translate_errors
-from todo_data.errors import ConfigurationError, MigrationError
-from todo_data.impact.changes import record
-from todo_data.models import DESCRIPTION_MAX, PRIORITIES, metadata
-from todo_data.settings import mask_url
-from todo_data.standby import require_primary
+from todo_data.errors import ConfigurationError
+from todo_data.models import DESCRIPTION_MAX, PRIORITIES
 
 FIRST_NAMES = (
     "Ada", "Alan", "Amira", "Ana", "Aoife", "Ben", "Bruno", "Carla", "Chen", "Chloe", "Daniel", "Dara", "Elena", "Emeka", "Farah",
@@ -118,22 +100,6 @@ class SampleData:
     anomalies: dict[str, list[int]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SampleResult:
-    """What a sample load did."""
-
-    database: str
-    users: int
-    tasks: int
-    dependencies: int
-    skipped: bool = False
-
-    def describe(self) -> str:
-        if self.skipped:
-            return f"{self.database}: already holds data; sample load skipped"
-        return f"{self.database}: loaded {self.users} users, {self.tasks} tasks, {self.dependencies} dependencies"
-
-
 # --- generation ---------------------------------------------------------------------------------
 
 
@@ -146,7 +112,7 @@ def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None,
     waits join two open tasks. ``anomalies`` rewrites a few tasks as legacy data holds them (see :data:`ANOMALIES`) and
     appends dependencies that close a cycle (:data:`CYCLE`), leaving every other row as it was.
     """
-    _check_arguments(users, tasks, seed)
+    check_arguments(users, tasks, seed)
     rng = np.random.default_rng(seed)
     end = _epoch_micros(now or DEFAULT_NOW)
     start = end - SPAN_DAYS * DAY_US
@@ -154,7 +120,7 @@ def generate(users: int, tasks: int, seed: int = 0, now: datetime | None = None,
     # Users sign up during the first eighteen months, or earlier if their first task is; a few have no name.
     first = _pick(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), users))
     last = _pick(LAST_NAMES, rng.integers(0, len(LAST_NAMES), users))
-    user_ids = _uuid4_strings(rng, users)
+    user_ids = uuid4_strings(rng, users)
     full_name = pc.binary_join_element_wise(first, last, " ")
     names = pc.if_else(pa.array(rng.random(users) < 0.05), pa.scalar(None, pa.string()), full_name)
     serial = pc.cast(pa.array(np.arange(1, users + 1)), pa.string())
@@ -241,7 +207,8 @@ def start_of_day(day: date | str | None = None) -> datetime:
     return datetime.combine(day, time.min, UTC)
 
 
-def _check_arguments(users: int, tasks: int, seed: int) -> None:
+def check_arguments(users: int, tasks: int, seed: int) -> None:
+    """One line for counts and a seed no sample can have."""
     if users < 1 or tasks < 0 or seed < 0:
         raise ConfigurationError(
             f"Need at least one user, no negative task count and a non-negative seed (got users={users}, tasks={tasks}, seed={seed})."
@@ -303,7 +270,7 @@ def _close_cycle(
     return np.r_[parent, new_parent], np.r_[child, new_child], np.r_[linked, new_linked]
 
 
-def _uuid4_strings(rng: np.random.Generator, count: int) -> pa.StringArray:
+def uuid4_strings(rng: np.random.Generator, count: int) -> pa.StringArray:
     """Version-4 UUIDs in canonical text from the generator's bytes: reproducible, and no per-row Python."""
     raw = rng.integers(0, 256, size=(count, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
@@ -332,260 +299,3 @@ def _timestamps(micros: np.ndarray) -> pa.Array:
 def _epoch_micros(moment: datetime) -> int:
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
-# --- loading --------------------------------------------------------------------------------------
-
-
-def load_sample(
-    database_url: str | URL | None = None,
-    *,
-    users: int = 20,
-    tasks: int = 200,
-    seed: int = 0,
-    append: bool = False,
-    if_empty: bool = False,
-    anomalies: bool = False,
-    progress: bool | None = None,
-    now: datetime | None = None,
-    any_revision: bool = False,
-) -> SampleResult:
-    """Generate sample data and bulk-load it in one transaction: a failure leaves the database as it was.
-
-    Refuses tables that hold rows unless ``append`` (fresh user ids and e-mails, task ids after the
-    largest); ``if_empty`` skips them quietly instead. Into empty tables the secondary indexes and
-    constraints are dropped for the load and restored exactly, by name. ``progress``: a bar on stderr
-    (None: when stderr is a terminal). ``now``: see :func:`generate`. ``any_revision``: load a database at any revision
-    (a scratch database a migration trace fills): the rows are written in the columns each table has there
-    (:func:`conform`), and a table it does not have yet is left out.
-    """
-    if append and if_empty:
-        raise ConfigurationError("append and if_empty exclude each other: pass at most one of them.")
-    _check_arguments(users, tasks, seed)
-    url = resolve_url(database_url)
-    state = migrations.status(url)
-    if not state.at_head and not any_revision:
-        raise MigrationError(
-            f"{mask_url(url)} is not at head ({', '.join(state.current) or 'no revision'}): run `todo-data db upgrade` first."
-        )
-    require_primary(url, "sample")
-    show = sys.stderr.isatty() if progress is None else progress
-    shapes = table_columns(url)
-    renamed = column_renames(url, state.current)
-    target = backend_for(url).load_target(url, tuple(table for table in TABLES.values() if table in shapes))
-    with translate_errors(url), _progress_bar(show) as bar, target:
-        holding = target.tables_holding_rows()
-        if holding and if_empty:
-            return SampleResult(mask_url(url), 0, 0, 0, skipped=True)
-        if holding and not append:
-            raise ConfigurationError(
-                f"{mask_url(url)} already holds rows ({', '.join(holding)}): pass --append to add to them, or use an empty database."
-            )
-        data = generate(users, tasks, seed, now=now, anomalies=anomalies)
-        bar.reset(total=data.users.num_rows + data.tasks.num_rows + data.dependencies.num_rows)
-        restore: list[str] = []
-        if holding:
-            data = _renumbered(data, target, seed)
-        else:
-            restore = target.drop_secondary()
-        for name, table in TABLES.items():
-            bar.set_description(name)
-            if table in shapes:
-                rows = conform(getattr(data, name), shapes[table], metadata.tables.get(table), renamed.get(table))
-                _load_rows(target, table, rows, bar)
-        bar.set_description("indexes")
-        for done, statement in enumerate(restore, 1):
-            target.execute(statement)
-            bar.set_postfix_str(f"{done}/{len(restore)}")
-        target.finish()
-        target.commit()
-    return SampleResult(mask_url(url), data.users.num_rows, data.tasks.num_rows, data.dependencies.num_rows)
-
-
-def table_columns(url: URL) -> dict[str, list[dict[str, Any]]]:
-    """The columns (as reflection gives them) of each sample table the database has (reflection only: nothing is written)."""
-    engine = build_engine(url)
-    try:
-        with translate_errors(url), engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            present = set(inspector.get_table_names())
-            return {table: inspector.get_columns(table) for table in TABLES.values() if table in present}
-    finally:
-        engine.dispose()
-
-
-def conform(
-    rows: pa.Table, columns: list[dict[str, Any]], model: sa.Table | None = None, renamed: dict[str, str] | None = None
-) -> pa.Table:
-    """The generated rows in the columns a table has at its revision (models may be ahead of, or behind, the database).
-
-    A column the table lacks is left out; ``renamed`` (a column's name here -> the generator's, from
-    :func:`column_renames`) gives a renamed column its values, and nothing else is guessed (a column of the same
-    position or type is not taken for it). A column the sample lacks is left to its default, or, where it is NOT NULL
-    with no server default, filled with the scalar default the ``model`` table (the models' own) gives it (``Field(default=30)``,
-    or a literal ``server_default`` the revision dropped) and otherwise with a plain value of its type (0, '', false,
-    :data:`DEFAULT_NOW`); a timestamp column without a time zone gets the UTC wall-clock time, as the seed's revision
-    stored it.
-    """
-    names, arrays = [], []
-    for column in columns:
-        name = column["name"]
-        source = name if name in rows.column_names else (renamed or {}).get(name)
-        if source is not None and source in rows.column_names:
-            array = rows[source]
-            if pa.types.is_timestamp(array.type) and array.type.tz is not None and getattr(column["type"], "timezone", True) is False:
-                array = array.cast(pa.timestamp(array.type.unit))
-        elif not column.get("nullable", True) and column.get("default") is None and column.get("autoincrement") is not True:
-            known = model.columns.get(name) if model is not None else None
-            value = model_default(known, column["type"]) if known is not None else None
-            array = _repeated(_filler(column["type"]) if value is None else value, column["type"], rows.num_rows)
-        else:
-            continue
-        names.append(name)
-        arrays.append(array)
-    return pa.table(arrays, names=names)
-
-
-def column_renames(url: URL, current: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """table -> {a column's name at ``current`` (the database's revision): the generator's column it was}, from the
-    renames (``alter_column(new_column_name=...)``) the chain's revisions up to there make, followed in order.
-
-    Only what the chain itself says is taken: a revision that cannot be recorded offline (one that reads the
-    database through ``op.get_bind()``) adds nothing, and a revision the chain does not know gives no renames.
-    """
-    revisions = chain.revisions()
-    if not current or current[0] not in {revision.revision for revision in revisions}:
-        return {}
-    dialect = url.get_dialect()()
-    names = {table: {column: column for column in GENERATED[table].names} for table in GENERATED}  # generator -> now
-    for revision in revisions:
-        for table, old, new in _renames_in(revision.module, dialect):
-            for generated, now in names.get(table, {}).items():
-                if now == old:
-                    names[table][generated] = new
-        if revision.revision == current[0]:
-            break
-    return {table: {now: generated for generated, now in pairs.items() if now != generated} for table, pairs in names.items()}
-
-
-def _renames_in(module: Any, dialect: sa.Dialect) -> list[tuple[str, str, str]]:
-    """(table, old, new) for each column a revision's upgrade renames; [] where it cannot be recorded offline."""
-    try:
-        changes = record(module.upgrade, dialect)
-    except Exception:  # a revision that needs a live database cannot be recorded: it is taken to rename nothing
-        return []
-    return [
-        (change.table, change.column, str(change.detail["name"]))
-        for change in changes
-        if change.kind == "alter_column" and change.table and change.column and change.detail.get("name")
-    ]
-
-
-def model_default(column: sa.Column[Any], kind: Any) -> Any:
-    """The scalar value a model column gives a row that names no value for it, as a value of ``kind`` (the column's type
-    in the database); None where it has none: a callable default, an SQL expression, or a value ``kind`` cannot take."""
-    default = column.default
-    if isinstance(default, ColumnDefault) and default.is_scalar:
-        return _as_type(default.arg, kind)
-    server = column.server_default
-    if isinstance(server, DefaultClause):
-        text = server.arg if isinstance(server.arg, str) else getattr(server.arg, "text", None)
-        return _literal(text, kind) if isinstance(text, str) else None
-    return None
-
-
-def _literal(text: str, kind: Any) -> Any:
-    """An SQL literal (``30``, ``(30)``, ``'medium'``, ``false``) as a value of ``kind``; None for anything else."""
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return _as_type(text[1:-1].replace("''", "'"), kind)
-    booleans = {"true": True, "false": False}
-    return _as_type(booleans.get(text.lower(), text), kind)
-
-
-def _as_type(value: Any, kind: Any) -> Any:
-    """``value`` as the Python type of a column type (numbers from text too); None where it is not one."""
-    try:
-        python_type = kind.python_type
-    except NotImplementedError:
-        return value if isinstance(value, str) else None
-    if isinstance(value, bool) or python_type is bool:
-        return value if isinstance(value, bool) and python_type is bool else None
-    if isinstance(value, python_type):
-        return value
-    if python_type in (int, float, Decimal) and isinstance(value, str | int | float):
-        try:
-            return python_type(value)
-        except (ValueError, ArithmeticError):
-            return None
-    return None
-
-
-def _repeated(value: Any, kind: Any, count: int) -> pa.Array:
-    """``value`` ``count`` times, as the Arrow type of the column type ``kind`` where it has an exact one: PostgreSQL's
-    binary COPY takes an INTEGER column only as 32-bit integers, a SMALLINT only as 16-bit ones."""
-    return pa.array([value] * count, type=_arrow_type(kind))
-
-
-def _arrow_type(kind: Any) -> pa.DataType | None:
-    """The Arrow type of a reflected column type, or None (Arrow infers it from the value) where there is no exact one."""
-    if isinstance(kind, sa.Boolean):
-        return pa.bool_()
-    if isinstance(kind, sa.Integer):
-        sizes = ((sa.SmallInteger, pa.int16()), (sa.BigInteger, pa.int64()))
-        return next((arrow for base, arrow in sizes if isinstance(kind, base)), pa.int32())
-    if isinstance(kind, sa.Float):
-        return pa.float32() if isinstance(kind, sa.REAL) else pa.float64()
-    if isinstance(kind, sa.String):
-        return pa.string()
-    return None
-
-
-def _filler(kind: Any) -> Any:
-    """A plain value of a column type, for a required column the sample and the models know no value of."""
-    try:
-        python_type = kind.python_type
-    except NotImplementedError:
-        return ""
-    if issubclass(python_type, datetime):
-        return DEFAULT_NOW if getattr(kind, "timezone", False) else DEFAULT_NOW.replace(tzinfo=None)
-    return {bool: False, int: 0, float: 0.0, Decimal: Decimal(0), date: DEFAULT_NOW.date()}.get(python_type, "")
-
-
-def _load_rows(target: LoadTarget, table: str, rows: pa.Table, bar: Any) -> None:
-    """Copy one table's rows in chunks, moving the progress bar as each chunk goes."""
-
-    def chunks() -> Iterator[pa.RecordBatch]:
-        for batch in rows.to_batches(max_chunksize=CHUNK_ROWS):
-            yield batch
-            bar.update(batch.num_rows)
-
-    target.copy(table, pa.RecordBatchReader.from_batches(rows.schema, chunks()))
-
-
-def _renumbered(data: SampleData, target: LoadTarget, seed: int) -> SampleData:
-    """The rows moved past what the tables hold: ids after the largest, new user ids, e-mails tagged ``+b<batch>``."""
-    batch = 2
-    while target.email_tag_used(f"+b{batch}@"):
-        batch += 1
-    task_offset, dependency_offset = target.max_ids()
-    new_ids = _uuid4_strings(np.random.default_rng([seed, batch]), data.users.num_rows)
-    users = data.users.set_column(0, "id", new_ids)
-    users = users.set_column(1, "email", pc.replace_substring(users["email"], "@", f"+b{batch}@"))
-    tasks = data.tasks.set_column(0, "id", pc.add_checked(data.tasks["id"], np.int32(task_offset)))
-    tasks = tasks.set_column(1, "user_id", new_ids.take(pc.index_in(data.tasks["user_id"], value_set=data.users["id"])))
-    dependencies = data.dependencies
-    for position, name, offset in ((0, "id", dependency_offset), (1, "parent_task_id", task_offset), (2, "child_task_id", task_offset)):
-        dependencies = dependencies.set_column(position, name, pc.add_checked(dependencies[name], np.int32(offset)))
-    anomalies = {kind: [task_id + task_offset for task_id in task_ids] for kind, task_ids in data.anomalies.items()}
-    return SampleData(users, tasks, dependencies, anomalies)
-
-
-@contextlib.contextmanager
-def _progress_bar(show: bool) -> Iterator[Any]:
-    from tqdm.auto import tqdm
-
-    with tqdm(unit="row", disable=not show, file=sys.stderr, leave=False, desc="sample") as bar:
-        yield bar
