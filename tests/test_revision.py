@@ -137,10 +137,22 @@ def test_check_is_0_at_head_and_1_on_a_changed_model_without_writing(tmp_path: P
     result = run(copy, "db", "revision", "--check")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "effort" in result.stdout and "todo-data db revision" in result.stdout
+    assert "  task: add column effort INTEGER NULL\n" in result.stdout, result.stdout  # as db revision lists it
     assert versions(copy) == before
     written = run(copy, "db", "revision", "-m", "task effort")
     assert written.returncode == 0, written.stderr
     assert run(copy, "db", "revision", "--check").returncode == 0
+
+
+def test_check_names_a_dropped_and_added_pair_as_a_possible_rename(tmp_path: Path) -> None:
+    result = run(project_copy(tmp_path, RENAME_AND_NOT_NULL), "db", "revision", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("4 difference(s) between the models and head (004)"), result.stdout
+    assert "  task: drop column description\n" in result.stdout
+    assert (
+        "a rename? task.description is dropped and task.notes added: `db revision` asks, or answer --rename task.description=task.notes"
+        in result.stdout
+    )
 
 
 def test_check_needs_no_database_of_the_users(tmp_path: Path) -> None:

@@ -138,13 +138,17 @@ def _db_revision(args: argparse.Namespace) -> int:
     from todo_data import revision
 
     if args.check:
-        differences = revision.check_models()
-        if not differences:
+        checked = revision.check_models()
+        if not checked.differences:
             print(f"No changes: the models match head ({migrations.head()}).")
             return 0
-        print(f"{len(differences)} difference(s) between the models and head ({migrations.head()}): a revision is missing.")
-        for difference in differences:
+        print(f"{len(checked.differences)} difference(s) between the models and head ({migrations.head()}): a revision is missing.")
+        for difference in checked.differences:
             print(f"  {difference}")
+        for pair in checked.renames:
+            print(
+                f"  a rename? {pair.source} is dropped and {pair.target} added: `db revision` asks, or answer --rename {pair.source}={pair.target}"
+            )
         print('Write it with `todo-data db revision -m "what changed"`, review the file, and commit it with the models.')
         return 1
     if not args.message:

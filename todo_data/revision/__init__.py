@@ -27,9 +27,10 @@ from todo_data import chain, migrations
 from todo_data.db import build_engine
 from todo_data.errors import ConfigurationError, MigrationError
 from todo_data.revision.defaults import NotNullColumn
+from todo_data.revision.describe import describe_ops
 from todo_data.revision.hooks import ASK, FINDINGS, RENAMES, Findings, process_revision_directives
 from todo_data.revision.ids import next_revision_id, require_one_head
-from todo_data.revision.renames import Ask, RenameCandidate, parse_renames, terminal_asker
+from todo_data.revision.renames import Ask, RenameCandidate, candidates, parse_renames, terminal_asker
 from todo_data.revision.render import format_revision, render_item, ruff_available
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ REVISION_SAMPLE_TASKS = 300
 __all__ = [
     "REVISION_SAMPLE_TASKS",
     "Ask",
+    "ModelCheck",
     "NotNullColumn",
     "RenameCandidate",
     "RevisionResult",
@@ -96,10 +98,33 @@ def scratch_at_head() -> Iterator[URL]:
         yield url
 
 
-def check_models() -> list[str]:
-    """How the models differ from the chain's head (empty when a revision is not needed); no database of the user's is read."""
+@dataclass(frozen=True)
+class ModelCheck:
+    """How the models differ from head: one line per operation a revision would make, and the pairs that look renamed."""
+
+    differences: list[str]
+    renames: list[RenameCandidate]
+
+
+def check_models() -> ModelCheck:
+    """How the models differ from the chain's head, as ``db revision`` lists the operations (none when a revision is
+    not needed); no database of the user's is read."""
+    from alembic.autogenerate import produce_migrations
+    from alembic.runtime.migration import MigrationContext
+
+    from todo_data.models import metadata
+
     with scratch_at_head() as url:
-        return migrations.check(url)
+        engine = build_engine(url)
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts=chain.comparison_options())
+                upgrade_ops = produce_migrations(context, metadata).upgrade_ops
+        finally:
+            engine.dispose()
+    if upgrade_ops.is_empty():
+        return ModelCheck([], [])
+    return ModelCheck(describe_ops(upgrade_ops), candidates(upgrade_ops))
 
 
 def _first_line(exc: BaseException) -> str:
