@@ -318,7 +318,7 @@ def test_a_failure_mid_load_leaves_the_database_as_it_was(head_url: URL, backend
 
 def test_a_database_below_head_is_refused(database_url: URL) -> None:
     migrations.upgrade(database_url, "003")
-    with pytest.raises(MigrationError, match=r"not at head .*db upgrade"):
+    with pytest.raises(MigrationError, match=rf"is at 003, not at head \({migrations.head()}\): run `todo-data db upgrade` first"):
         load_sample(database_url)
 
 

@@ -76,7 +76,7 @@ def load_sample(
     state = migrations.status(url)
     if not state.at_head and not any_revision:
         raise MigrationError(
-            f"{mask_url(url)} is not at head ({', '.join(state.current) or 'no revision'}): run `todo-data db upgrade` first."
+            f"{mask_url(url)} is at {', '.join(state.current) or 'no revision'}, not at head ({state.head}): run `todo-data db upgrade` first."
         )
     require_primary(url, "sample")
     show = sys.stderr.isatty() if progress is None else progress
