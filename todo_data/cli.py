@@ -168,6 +168,13 @@ def _db_revision(args: argparse.Namespace) -> int:
         tried = revision.round_trip_revision(result.revision or "head")
         print(tried.to_text())
         failure = (tried.failure or "").rstrip(".")
+        if failure and result.unanswered:
+            pairs = " ".join(f"--rename {source}={target}" for source, target in {**result.renames, **result.unanswered}.items())
+            raise TodoDataError(
+                f"The round trip of revision {tried.revision} failed: {failure}. If what it drops was renamed instead "
+                f"(the warning above), delete {result.path} and run again with {pairs}; else edit it, then "
+                f"`todo-data db test {tried.revision}` runs the round trip again."
+            )
         if failure:
             raise TodoDataError(
                 f"The round trip of revision {tried.revision} failed: {failure}. {result.path} is written and left for you "

@@ -66,6 +66,7 @@ class RevisionResult:
     path: Path | None
     operations: list[str] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)
+    unanswered: dict[str, str] = field(default_factory=dict)  # dropped and added pairs nobody said were renames
     not_null: list[NotNullColumn] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     formatted: bool = False
@@ -186,6 +187,7 @@ def _write(connection: Connection, message: str, autogenerate: bool, answers: di
         path=path,
         operations=findings.operations,
         renames=findings.renames,
+        unanswered=findings.unanswered,
         not_null=findings.not_null,
         warnings=findings.warnings,
         formatted=format_revision(path),

@@ -44,6 +44,7 @@ class Findings:
     written: bool = True
     operations: list[str] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)
+    unanswered: dict[str, str] = field(default_factory=dict)  # dropped and added pairs nobody said were renames
     not_null: list[defaults.NotNullColumn] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -92,20 +93,21 @@ def _written(context: MigrationContext, script: ops.MigrationScript) -> Path | N
     return revision_file(ScriptDirectory.from_config(context.config), script) if context.config is not None else None
 
 
-def _renames(context: MigrationContext, script: ops.MigrationScript) -> tuple[list[renames.Candidate], list[str]]:
+def _renames(context: MigrationContext, script: ops.MigrationScript) -> tuple[list[renames.Candidate], list[renames.Candidate]]:
     """Renamed tables first (asked, then rewritten as renames with their column changes), then renamed columns,
-    those of a renamed table included (``todo.description`` to ``todo.notes`` once ``task`` is ``todo``)."""
-    answers, ask, written = _answers(context), _asker(context), _written(context, script)
+    those of a renamed table included (``todo.description`` to ``todo.notes`` once ``task`` is ``todo``); and the
+    pairs nobody answered."""
+    answers, ask = _answers(context), _asker(context)
     found_tables = _table_candidates(context, script)
     renames.require_known(answers, [*found_tables, *renames.candidates(script.upgrade_ops)], tables_only=True)
-    chosen_tables, warnings = renames.choose(found_tables, answers, ask, written)
+    chosen_tables, unanswered = renames.choose(found_tables, answers, ask)
     if chosen_tables:
         tables.apply(script, chosen_tables, AutogenContext(context))
     found_columns = renames.candidates(script.upgrade_ops)
     renames.require_known(answers, [*found_tables, *found_columns])
-    chosen_columns, column_warnings = renames.choose(found_columns, answers, ask, written)
+    chosen_columns, unanswered_columns = renames.choose(found_columns, answers, ask)
     renames.apply(script, chosen_columns, context.dialect)
-    return [*chosen_tables, *chosen_columns], [*warnings, *column_warnings]
+    return [*chosen_tables, *chosen_columns], [*unanswered, *unanswered_columns]
 
 
 def process_revision_directives(context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]) -> None:
@@ -137,10 +139,15 @@ def _process(context: MigrationContext, directives: list[ops.MigrationScript]) -
         if _plain_alembic(context):
             log.warning("No changes in models; nothing written.")
         return
-    chosen, warnings = _renames(context, script)
+    chosen, unanswered = _renames(context, script)
     findings.renames = {candidate.source: candidate.target for candidate in chosen}
+    findings.unanswered = {candidate.source: candidate.target for candidate in unanswered}
     findings.not_null = defaults.apply(script)
-    findings.warnings = [*warnings, *(item.describe() for item in findings.not_null if item.how == "needs_value")]
+    written, answers = _written(context, script), _answers(context)
+    findings.warnings = [
+        *(candidate.warning(written, answers) for candidate in unanswered),
+        *(item.describe() for item in findings.not_null if item.how == "needs_value"),
+    ]
     findings.operations = describe_ops(script.upgrade_ops)
     if _plain_alembic(context):  # todo-data db revision prints them from its result
         for warning in findings.warnings:

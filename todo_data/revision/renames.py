@@ -124,13 +124,10 @@ def require_known(answers: dict[str, str], found: list[Candidate], *, tables_onl
             )
 
 
-def choose(
-    found: list[Candidate], answers: dict[str, str], ask: Ask | None, written: Path | None = None
-) -> tuple[list[Candidate], list[str]]:
-    """The renames to make among ``found`` (from ``answers``, else asked) and a warning for each pair nobody answered
-    (``written``: the file this run writes, to delete before answering)."""
+def choose(found: list[Candidate], answers: dict[str, str], ask: Ask | None) -> tuple[list[Candidate], list[Candidate]]:
+    """The renames to make among ``found`` (from ``answers``, else asked), and the pairs nobody answered."""
     chosen: list[Candidate] = []
-    warnings: list[str] = []
+    unanswered: list[Candidate] = []
     used: set[str] = set()
     for candidate in found:
         if candidate.source in used or candidate.target in used:
@@ -145,8 +142,8 @@ def choose(
                 chosen.append(candidate)
                 used.update((candidate.source, candidate.target))
             continue
-        warnings.append(candidate.warning(written, answers))
-    return chosen, warnings
+        unanswered.append(candidate)
+    return chosen, unanswered
 
 
 def _type_text(column: sa.Column, dialect: sa.Dialect) -> str:
