@@ -209,8 +209,8 @@ def _run(reads: DatabaseHandle, revision: Script, down: str, sample_tasks: int, 
 
 
 def unenforced_lengths(reads: DatabaseHandle, changes: list[Change]) -> list[str]:
-    """On a backend that does not enforce ``VARCHAR(n)``: a note per column the upgrade gave a length that stored values
-    exceed (counted on the upgraded copy), where a backend that enforces lengths would have refused the upgrade."""
+    """On a backend that does not enforce ``VARCHAR(n)``: a note per column the upgrade gives a length, with the stored
+    values that exceed it (counted on the upgraded copy), which a backend that enforces lengths would refuse."""
     backend = backend_for(reads.url)
     if backend.enforces_string_length:
         return []
@@ -223,6 +223,12 @@ def unenforced_lengths(reads: DatabaseHandle, changes: list[Change]) -> list[str
                 f"{backend.label} does not enforce VARCHAR(n): after the upgrade {table}.{column} holds {count:,} "
                 f"value{'s' if count != 1 else ''} longer than its new VARCHAR({length}); {strict} would refuse the upgrade "
                 "on them (`todo-data db plan` counts them)."
+            )
+        else:
+            notes.append(
+                f"{backend.label} does not enforce VARCHAR(n): this round trip would pass with values longer than "
+                f"{table}.{column}'s new VARCHAR({length}) (this copy holds none); {strict} refuses the upgrade on them: "
+                "`todo-data db plan` counts them on the database you upgrade."
             )
     return notes
 
