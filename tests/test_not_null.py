@@ -102,13 +102,27 @@ def test_the_steps_come_after_every_other_operation_of_a_revision_over_two_table
     ]
 
 
-@pytest.fixture
-def populated(make_database, backend: str) -> URL:
-    """A database at 004 (the committed chain's head) holding sample rows."""
-    url = make_database(backend)
+def _populate(url: URL) -> URL:
+    """``url`` at 004 (the committed chain's head) holding sample rows."""
     upgrade(url)
     load_sample(url, users=4, tasks=60, seed=3)
     return url
+
+
+@pytest.fixture
+def populated(make_database, backend: str) -> URL:
+    return _populate(make_database(backend))
+
+
+@pytest.fixture
+def populated_pg(make_database) -> URL:
+    require_pg()
+    return _populate(make_database("postgresql"))
+
+
+def _with_late_null(revision: str) -> str:
+    """The written revision with :data:`LATE_NULL` right after its backfill."""
+    return revision.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL)
 
 
 def test_a_not_null_that_fails_after_the_backfill_leaves_the_previous_revision_and_its_data(tmp_path: Path, populated: URL) -> None:
@@ -116,7 +130,7 @@ def test_a_not_null_that_fails_after_the_backfill_leaves_the_previous_revision_a
     path = _written(project, TICKET)
     clean = path.read_text()
     assert 'backfill("task", "ticket", 7)\n' in clean
-    path.write_text(clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL))
+    path.write_text(_with_late_null(clean))
     before = _snapshot(populated)
     columns = list(_columns(populated, "task"))
     assert len(before["task"]) == 60
@@ -142,17 +156,14 @@ def test_a_not_null_that_fails_after_the_backfill_leaves_the_previous_revision_a
     assert table_snapshot(populated, "task", columns) == before["task"]
 
 
-def test_plain_alembic_upgrade_undoes_a_revision_that_failed_after_committing_part_of_it(tmp_path: Path, make_database) -> None:
+def test_plain_alembic_upgrade_undoes_a_revision_that_failed_after_committing_part_of_it(tmp_path: Path, populated_pg: URL) -> None:
     """``alembic upgrade head`` from the project root (its own engine, not todo-data's connection) undoes the same way,
     and Alembic prints the one line (FAILED: ...) as it prints its own errors."""
-    require_pg()
-    url = make_database("postgresql")
-    upgrade(url)
-    load_sample(url, users=4, tasks=60, seed=3)
+    url = populated_pg
     project = ProjectCopy.make(tmp_path)
     path = _written(project, TICKET)
     clean = path.read_text()
-    path.write_text(clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL))
+    path.write_text(_with_late_null(clean))
     before = _snapshot(url)
 
     environment = {**project.environment(), "DATABASE_URL": url.render_as_string(hide_password=False)}
@@ -169,20 +180,17 @@ def test_plain_alembic_upgrade_undoes_a_revision_that_failed_after_committing_pa
     assert _snapshot(url) == before
 
 
-def test_an_undone_revision_that_dropped_a_column_names_it_as_back_but_empty(tmp_path: Path, make_database) -> None:
+def test_an_undone_revision_that_dropped_a_column_names_it_as_back_but_empty(tmp_path: Path, populated_pg: URL) -> None:
     """The undo is the revision's downgrade: a column the revision dropped (with --accept-data-loss) comes back empty,
     and the line says so instead of "data unchanged"."""
-    require_pg()
-    url = make_database("postgresql")
-    upgrade(url)
-    load_sample(url, users=4, tasks=60, seed=3)
+    url = populated_pg
     project = ProjectCopy.make(tmp_path)
     project.edit_models("    description: str | None = None\n", "")
     project.edit_models("    description: str | None = Field(default=None, sa_type=sa.Text)\n", "")
     path = _written(project, TICKET)
     clean = path.read_text()
     assert 'drop_column("description")' in clean, clean
-    path.write_text(clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL))
+    path.write_text(_with_late_null(clean))
     text = url.render_as_string(hide_password=False)
 
     line = _one_line(project.cli("db", "upgrade", "--database-url", text, "--accept-data-loss"))
@@ -194,15 +202,12 @@ def test_an_undone_revision_that_dropped_a_column_names_it_as_back_but_empty(tmp
     assert "ticket" not in _columns(url, "task") and "description" in _columns(url, "task")
 
 
-def test_when_the_undo_fails_too_the_line_says_what_to_run_and_that_works(tmp_path: Path, make_database) -> None:
-    require_pg()
-    url = make_database("postgresql")
-    upgrade(url)
-    load_sample(url, users=4, tasks=60, seed=3)
+def test_when_the_undo_fails_too_the_line_says_what_to_run_and_that_works(tmp_path: Path, populated_pg: URL) -> None:
+    url = populated_pg
     project = ProjectCopy.make(tmp_path)
     path = _written(project, TICKET)
     clean = path.read_text()
-    broken = clean.replace('    backfill("task", "ticket", 7)\n', '    backfill("task", "ticket", 7)\n' + LATE_NULL)
+    broken = _with_late_null(clean)
     broken = re.sub(r"(def downgrade\(\) -> None:\n)", r'\1    op.execute("SELECT 1 / 0")\n', broken)
     path.write_text(broken)
     before = _snapshot(url)
@@ -245,14 +250,11 @@ def _lock_when_the_column_appears(url: URL, hold: float, locked: threading.Event
 
 
 def test_a_lock_timeout_in_the_not_null_is_undone_once_the_lock_is_gone(
-    tmp_path: Path, make_database, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, populated_pg: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long read holds the table when set_not_null needs it: the NOT NULL times out after the backfill committed,
     the undo tries again until the read ends, and the same revision then applies."""
-    require_pg()
-    url = make_database("postgresql")
-    upgrade(url)
-    load_sample(url, users=4, tasks=60, seed=3)
+    url = populated_pg
     project = ProjectCopy.make(tmp_path)
     path = _written(project, TICKET)
     clean = path.read_text()

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
-from conftest import require_pg
 from project_copy import ProjectCopy
 from sqlalchemy.engine import URL
 from sqlmodel import Session
@@ -457,10 +456,7 @@ def _in_copy(project: ProjectCopy, url: URL, *commands: tuple[str, ...]) -> None
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_new_not_null_column_gets_the_models_default_on_a_load_and_an_append(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        require_pg()
     url = make_database(backend)
     project = ProjectCopy.make(tmp_path)
     project.edit_models(TEXT_DESCRIPTION, ESTIMATE_MODEL)
@@ -475,10 +471,7 @@ def test_a_new_not_null_column_gets_the_models_default_on_a_load_and_an_append(b
     assert column["nullable"] is False and column["default"] is None, "the database itself does not fill it: the load did"
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_column_the_chain_renames_gets_the_generated_values(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        require_pg()
     url = make_database(backend)
     project = ProjectCopy.make(tmp_path)
     project.edit_models("    description: str | None = None\n", "    notes: str | None = None\n")
@@ -493,10 +486,7 @@ def test_a_column_the_chain_renames_gets_the_generated_values(backend: str, make
     assert sum(text is not None for text in described[0] + described[1]) > 5
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_column_only_the_models_rename_is_not_guessed_and_the_load_still_works(backend: str, make_database, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        require_pg()
     url = make_database(backend)
     project = ProjectCopy.make(tmp_path)
     # a revision that drops description and adds notes: no rename the chain states, so nothing maps to notes
